@@ -1,0 +1,1 @@
+export * from './types.js'; export { SmartProxyError, SmartProxyConfigError } from './core/errors.js';

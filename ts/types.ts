@@ -1,0 +1,201 @@
+/**
+ * The public shapes of ../shared/api-contract.md: options, routes, route context, metrics.
+ */
+import type * as net from 'node:net';
+
+export type PortRange = { from: number; to: number };
+export type PortSpec = number | number[] | PortRange[] | Array<number | PortRange>;
+export type TlsMode = 'passthrough' | 'terminate' | 'terminate-and-reencrypt';
+export type ProxyProtocolVersion = false | 'v1' | 'v2';
+
+/** What user code (target functions, socket handlers, templates) sees of a connection or request. Read-only. */
+export interface IRouteContext {
+  readonly connectionId: string;
+  /** The port the client connected to. */
+  readonly port: number;
+  /** SNI (TLS) or Host without port (HTTP), lower-cased; undefined when the client gave none. */
+  readonly domain?: string;
+  readonly clientIp: string;
+  readonly clientPort: number;
+  /** Local address the client connected to. */
+  readonly serverIp: string;
+  readonly isTls: boolean;
+  readonly tlsVersion?: string;
+  readonly alpn?: readonly string[];
+  readonly routeName?: string;
+  readonly routeIndex?: number;
+  readonly timestamp: number;
+  /** HTTP level only. */
+  readonly path?: string;
+  readonly query?: string;
+  readonly method?: string;
+  readonly url?: string;
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
+  /** Parameters captured by a path pattern such as `/users/:id`. */
+  readonly params?: Readonly<Record<string, string>>;
+}
+
+export type TargetHost = string | string[] | ((ctx: IRouteContext) => string | string[]);
+export type TargetPort = number | 'preserve' | ((ctx: IRouteContext) => number);
+
+export interface IRouteTarget {
+  host: TargetHost;
+  port: TargetPort;
+}
+
+export interface IRouteTls {
+  mode: TlsMode;
+  certificate?: 'auto' | { key: string; cert: string };
+}
+
+export interface IRouteMatch {
+  ports: PortSpec;
+  domains?: string | string[];
+  path?: string;
+  clientIp?: string[];
+  tlsVersion?: string[];
+  headers?: Record<string, string | RegExp>;
+}
+
+export interface IRouteAction {
+  type: 'forward' | 'socket-handler';
+  protocol?: 'tcp' | 'http';
+  target?: IRouteTarget;
+  tls?: IRouteTls;
+  websocket?: { enabled?: boolean; pingIntervalMs?: number; pingTimeoutMs?: number };
+  loadBalancing?: { algorithm: 'round-robin' | 'least-connections' | 'ip-hash' };
+  headers?: { request?: Record<string, string>; response?: Record<string, string> };
+  sendProxyProtocol?: ProxyProtocolVersion;
+  socketHandler?: (socket: net.Socket, ctx: IRouteContext) => void | Promise<void>;
+}
+
+export interface IRouteSecurity {
+  ipAllowList?: string[];
+  ipBlockList?: string[];
+  maxConnections?: number;
+  basicAuth?: { users: Array<{ username: string; password: string }>; realm?: string };
+  rateLimit?: { maxRequests: number; windowSeconds: number; keyBy?: 'ip' | 'path' | 'header'; headerName?: string };
+}
+
+export interface IRouteConfig {
+  name?: string;
+  priority?: number;
+  enabled?: boolean;
+  match: IRouteMatch;
+  action: IRouteAction;
+  security?: IRouteSecurity;
+}
+
+export interface IAcmeOptions {
+  email: string;
+  directoryUrl?: string;
+  port?: number;
+  certificateStore?: string;
+  renewThresholdDays?: number;
+  renewCheckIntervalHours?: number;
+  caCertificates?: string[];
+}
+
+export interface IMetricsOptions {
+  enabled?: boolean;
+  sampleIntervalMs?: number;
+  retentionSeconds?: number;
+  /** Most client IPs tracked individually; the rest are aggregated under `other`. */
+  maxTrackedIPs?: number;
+  prometheus?: { port: number; path?: string; host?: string };
+}
+
+/** Zombie-detection rules, each in ms (0 disables a rule). */
+export interface IZombieOptions {
+  halfZombieGraceMs?: number;
+  halfZombieGraceTlsMs?: number;
+  stuckGraceMs?: number;
+  stuckGraceTlsMs?: number;
+}
+
+/** A pino-compatible logger: the subset SmartProxy calls. */
+export interface ILogger {
+  trace(obj: object | string, msg?: string): void;
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  child(bindings: Record<string, unknown>): ILogger;
+}
+
+export interface ISmartProxyOptions {
+  routes: IRouteConfig[];
+  defaults?: { target?: IRouteTarget; security?: IRouteSecurity; preserveSourceIP?: boolean };
+  initialDataTimeout?: number;
+  connectionTimeout?: number;
+  socketTimeout?: number;
+  inactivityTimeout?: number;
+  maxConnectionLifetime?: number;
+  keepAliveTreatment?: 'standard' | 'extended' | 'immortal';
+  keepAliveInactivityMultiplier?: number;
+  extendedKeepAliveLifetime?: number;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+  inactivityCheckInterval?: number;
+  gracefulShutdownTimeout?: number;
+  maxConnectionsPerIP?: number;
+  connectionRateLimitPerMinute?: number;
+  maxConnections?: number;
+  acceptProxyProtocol?: boolean;
+  proxyIPs?: string[];
+  sendProxyProtocol?: boolean | ProxyProtocolVersion;
+  acme?: IAcmeOptions;
+  certProvisionFunction?: (domain: string) => Promise<{ key: string; cert: string } | 'http01'>;
+  metrics?: IMetricsOptions;
+  listenAddress?: string;
+  logger?: ILogger;
+  /** +-5% jitter on inactivity and lifetime limits, so connections opened together do not close together. */
+  timeoutJitter?: boolean;
+  zombie?: IZombieOptions;
+  /** Largest number of bytes read while sniffing before a decision is forced. */
+  maxSniffBytes?: number;
+}
+
+export interface IThroughput {
+  in: number;
+  out: number;
+}
+
+export interface IPercentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export interface IMetrics {
+  connections: {
+    active(): number;
+    total(): number;
+    byRoute(): Map<string, number>;
+    byIP(): Map<string, number>;
+    topIPs(limit?: number): Array<{ ip: string; count: number }>;
+  };
+  throughput: {
+    instant(): IThroughput;
+    recent(): IThroughput;
+    average(): IThroughput;
+    custom(seconds: number): IThroughput;
+    history(seconds: number): Array<{ timestamp: number; in: number; out: number }>;
+    byRoute(windowSeconds?: number): Map<string, IThroughput>;
+    byIP(windowSeconds?: number): Map<string, IThroughput>;
+  };
+  requests: {
+    perSecond(): number;
+    perMinute(): number;
+    total(): number;
+  };
+  totals: {
+    bytesIn(): number;
+    bytesOut(): number;
+    connections(): number;
+  };
+  percentiles: {
+    connectionDuration(): IPercentiles;
+    bytesTransferred(): { in: IPercentiles; out: IPercentiles };
+  };
+}
