@@ -1,0 +1,260 @@
+import type * as net from 'node:net';
+import type { Clock } from '../core/clock.js';
+import type { Ticker, TickerTask } from '../core/ticker.js';
+import type { ResolvedOptions } from '../core/options.js';
+import type { ILogger } from '../types.js';
+import { ConnectionRecord, type TerminationReason } from './connection-record.js';
+import { IpLimiter } from './ip-limiter.js';
+import { judgeTimeouts, limitsFor } from './timeout-policy.js';
+import { judgeZombie } from './zombie-detector.js';
+
+/** What the ConnectionManager tells the metrics (the MetricsCollector fits this shape). */
+export interface ConnectionMetricsSink {
+  connectionOpened(conn: ConnectionRecord): void;
+  connectionRouted(conn: ConnectionRecord, routeName: string): void;
+  connectionClosed(conn: ConnectionRecord): void;
+  connectionRefused(reason: string): void;
+  connectionTerminated(side: 'client' | 'backend', reason: string): void;
+}
+
+export type RefusalReason =
+  | 'max_connections'
+  | 'max_connections_per_ip'
+  | 'rate_limit'
+  | 'route_max_connections'
+  | 'ip_blocked'
+  | 'ip_not_allowed'
+  | 'shutting_down';
+
+/** What admission needs of a compiled route. */
+export interface RouteAdmission {
+  readonly name: string;
+  readonly index: number;
+  readonly maxConnections: number;
+  readonly allowIp: { matches(ip: string): boolean } | undefined;
+  readonly blockIp: { matches(ip: string): boolean } | undefined;
+}
+
+export interface ConnectionManagerDeps {
+  options: ResolvedOptions;
+  clock: Clock;
+  ticker: Ticker;
+  metrics: ConnectionMetricsSink;
+  logger: ILogger;
+  onBlocked(info: { reason: RefusalReason; clientIp: string; port: number; route?: string }): void;
+  onClosed(record: ConnectionRecord): void;
+  random?: () => number;
+}
+
+/**
+ * Owns every connection record: admission limits on the real client IP, route limits,
+ * the periodic sweep (inactivity, lifetime, zombies) on the shared ticker, and the close path.
+ */
+export class ConnectionManager {
+  private readonly records = new Map<number, ConnectionRecord>();
+  private readonly ipLimiter: IpLimiter;
+  private readonly routeOpen = new Map<string, number>();
+  private nextId = 1;
+  private sweepTask: TickerTask | undefined;
+  private accepting = true;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(private readonly deps: ConnectionManagerDeps) {
+    const o = deps.options;
+    this.ipLimiter = new IpLimiter(o.maxConnectionsPerIP, o.connectionRateLimitPerMinute);
+  }
+
+  start(): void {
+    this.accepting = true;
+    this.sweepTask ??= this.deps.ticker.every(this.deps.options.inactivityCheckInterval, (now) => this.sweep(now));
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  get trackedIps(): number {
+    return this.ipLimiter.trackedIps;
+  }
+
+  all(): IterableIterator<ConnectionRecord> {
+    return this.records.values();
+  }
+
+  openForIp(ip: string): number {
+    return this.ipLimiter.openFor(ip);
+  }
+
+  /** A record for a socket just accepted; not yet counted against any limit. */
+  create(socket: net.Socket, clientIp: string, clientPort: number, localPort: number, localIp: string): ConnectionRecord {
+    const now = this.deps.clock.now();
+    const record = new ConnectionRecord(this.nextId++, socket, clientIp, clientPort, localPort, localIp, now);
+    const o = this.deps.options;
+    record.keepAlive = o.keepAlive;
+    const limits = limitsFor(o, record.keepAlive, this.deps.random);
+    record.inactivityLimit = limits.inactivity;
+    record.lifetimeLimit = limits.lifetime;
+    this.records.set(record.id, record);
+    this.deps.metrics.connectionOpened(record);
+    return record;
+  }
+
+  /** Global and per-IP limits on the real client IP (after PROXY protocol). Counts the connection when allowed. */
+  admit(record: ConnectionRecord): RefusalReason | undefined {
+    if (!this.accepting) return 'shutting_down';
+    const max = this.deps.options.maxConnections;
+    if (max > 0 && this.countedTotal >= max) return 'max_connections';
+    const refusal = this.ipLimiter.admit(record.clientIp, this.deps.clock.now());
+    if (refusal) return refusal;
+    record.countedForIp = true;
+    this.countedTotal++;
+    return undefined;
+  }
+  private countedTotal = 0;
+
+  /** Route allow/block lists and route maxConnections; binds the record to the route when allowed. */
+  admitRoute(record: ConnectionRecord, route: RouteAdmission): RefusalReason | undefined {
+    if (route.blockIp?.matches(record.clientIp)) return 'ip_blocked';
+    if (route.allowIp && !route.allowIp.matches(record.clientIp)) return 'ip_not_allowed';
+    if (record.countedForRoute !== route.name) {
+      const open = this.routeOpen.get(route.name) ?? 0;
+      if (route.maxConnections > 0 && open >= route.maxConnections) return 'route_max_connections';
+      this.releaseRoute(record);
+      this.routeOpen.set(route.name, open + 1);
+      record.countedForRoute = route.name;
+    }
+    record.routeIndex = route.index;
+    if (record.routeName !== route.name) {
+      record.routeName = route.name;
+      this.deps.metrics.connectionRouted(record, route.name);
+    }
+    return undefined;
+  }
+
+  routeConnections(name: string): number {
+    return this.routeOpen.get(name) ?? 0;
+  }
+
+  /** Refuse: close at once, count, and report. */
+  refuse(record: ConnectionRecord, reason: RefusalReason): void {
+    this.deps.metrics.connectionRefused(reason);
+    this.deps.onBlocked({ reason, clientIp: record.clientIp, port: record.localPort, route: record.routeName });
+    this.close(record, 'blocked', undefined);
+  }
+
+  /**
+   * Destroy both sockets and drop the record. `clientReason`/`backendReason` are recorded
+   * for the sides that had not already ended on their own.
+   */
+  close(record: ConnectionRecord, clientReason: TerminationReason, backendReason: TerminationReason | undefined): void {
+    if (!record.client.destroyed) record.client.destroy();
+    if (record.backend && !record.backend.destroyed) record.backend.destroy();
+    record.clientTermination ??= clientReason;
+    if (record.backend) record.backendTermination ??= backendReason ?? clientReason;
+    this.finalize(record);
+  }
+
+  /** Both sides are done: release limits, report, and forget the record. Idempotent. */
+  finalize(record: ConnectionRecord): void {
+    if (record.closed) return;
+    record.closed = true;
+    this.records.delete(record.id);
+    const now = this.deps.clock.now();
+    if (record.countedForIp) {
+      record.countedForIp = false;
+      this.countedTotal--;
+      this.ipLimiter.release(record.clientIp, now);
+    }
+    this.releaseRoute(record);
+    const m = this.deps.metrics;
+    m.connectionTerminated('client', record.clientTermination ?? 'closed');
+    if (record.backend) m.connectionTerminated('backend', record.backendTermination ?? 'closed');
+    m.connectionClosed(record);
+    this.deps.onClosed(record);
+    if (this.records.size === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private releaseRoute(record: ConnectionRecord): void {
+    const name = record.countedForRoute;
+    if (name === undefined) return;
+    record.countedForRoute = undefined;
+    const open = (this.routeOpen.get(name) ?? 1) - 1;
+    if (open <= 0) this.routeOpen.delete(name);
+    else this.routeOpen.set(name, open);
+  }
+
+  /** One pass over every record: activity, timeouts, zombies; then prune per-IP state. */
+  sweep(now: number = this.deps.clock.now()): void {
+    const { options, logger } = this.deps;
+    for (const r of this.records.values()) {
+      const traffic = r.trafficCounter();
+      if (traffic !== r.seenBytes) {
+        r.seenBytes = traffic;
+        r.lastActivity = now;
+        r.inactivityWarned = false;
+      }
+      const zombie = judgeZombie(
+        options.zombie,
+        {
+          clientDestroyed: r.client.destroyed,
+          backendDestroyed: r.backend ? r.backend.destroyed : undefined,
+          isTls: r.isTls,
+          startTime: r.startTime,
+          halfDeadSince: r.halfDeadSince,
+          bytesFromClient: r.bytesIn(),
+          bytesToClient: r.bytesOut(),
+        },
+        now,
+      );
+      if (zombie === 'half-dead') {
+        if (r.halfDeadSince === 0) r.halfDeadSince = now;
+        continue;
+      }
+      if (zombie !== 'alive') {
+        logger.warn({ conn: r.idText, clientIp: r.clientIp, verdict: zombie }, 'zombie connection cleaned');
+        this.close(r, 'zombie', 'zombie');
+        continue;
+      }
+      const verdict = judgeTimeouts(r, now);
+      if (verdict === 'warn-inactive') {
+        r.inactivityWarned = true;
+        logger.info({ conn: r.idText, clientIp: r.clientIp, idleMs: now - r.lastActivity }, 'connection inactive; closing at next check if still idle');
+      } else if (verdict === 'close-inactive') {
+        this.close(r, 'inactivity', 'inactivity');
+      } else if (verdict === 'close-lifetime') {
+        this.close(r, 'lifetime', 'lifetime');
+      }
+    }
+    this.ipLimiter.prune(now);
+  }
+
+  /** Stop admitting; resolve when every record is gone or `timeoutMs` passes, then destroy the rest. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.accepting = false;
+    if (this.records.size > 0 && timeoutMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, timeoutMs);
+        timer.unref();
+        this.drainWaiters.push(done);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+    for (const r of [...this.records.values()]) this.close(r, 'shutdown', 'shutdown');
+  }
+
+  stop(): void {
+    this.sweepTask?.cancel();
+    this.sweepTask = undefined;
+  }
+
+  resume(): void {
+    this.accepting = true;
+  }
+}

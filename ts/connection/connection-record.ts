@@ -1,0 +1,102 @@
+import type * as net from 'node:net';
+
+/** Why one side of a connection ended; counted by side in the termination statistics. */
+export type TerminationReason =
+  | 'closed'
+  | 'error'
+  | 'reset'
+  | 'inactivity'
+  | 'lifetime'
+  | 'socket_timeout'
+  | 'zombie'
+  | 'route_miss'
+  | 'blocked'
+  | 'initial_data_timeout'
+  | 'protocol_error'
+  | 'connect_refused'
+  | 'connect_timeout'
+  | 'handler_error'
+  | 'shutdown'
+  | 'peer_closed';
+
+/** Facts learnt from the first bytes. */
+export interface SniffFacts {
+  isTls: boolean;
+  sni: string | undefined;
+  tlsVersion: string | undefined;
+  alpn: string[] | undefined;
+  httpHost: string | undefined;
+}
+
+/**
+ * One accepted client connection. Plain data plus the two sockets; all policy lives in the
+ * ConnectionManager and the pure timeout/zombie functions. Byte counts come from the client
+ * socket's own counters (so they are exact and cost nothing per chunk).
+ */
+export class ConnectionRecord {
+  readonly idText: string;
+  routeName: string | undefined = undefined;
+  routeIndex: number | undefined = undefined;
+  backend: net.Socket | undefined = undefined;
+  backendHost: string | undefined = undefined;
+  backendPort: number | undefined = undefined;
+  facts: SniffFacts | undefined = undefined;
+  /** Bytes of an accepted PROXY header: read from the client but never counted. */
+  proxyHeaderBytes = 0;
+  /** The destination the client connected to (from a PROXY header, else the local socket). */
+  destIp: string;
+  destPort: number;
+  /** TCP keep-alive probes on: keepAliveTreatment applies. */
+  keepAlive = false;
+  /** Limits fixed when the connection is admitted (jitter applied once). */
+  inactivityLimit = 0;
+  lifetimeLimit = 0;
+  lastActivity: number;
+  inactivityWarned = false;
+  /** Sum of all socket byte counters at the last sweep: a change means activity. */
+  seenBytes = 0;
+  /** When a sweep first saw exactly one side destroyed. */
+  halfDeadSince = 0;
+  clientTermination: TerminationReason | undefined = undefined;
+  backendTermination: TerminationReason | undefined = undefined;
+  closed = false;
+  /** Counted against the per-IP limits (released exactly once). */
+  countedForIp = false;
+  /** Counted against its route's maxConnections (released exactly once). */
+  countedForRoute: string | undefined = undefined;
+  metricsSampledIn = 0;
+  metricsSampledOut = 0;
+
+  constructor(
+    readonly id: number,
+    readonly client: net.Socket,
+    public clientIp: string,
+    public clientPort: number,
+    readonly localPort: number,
+    readonly localIp: string,
+    readonly startTime: number,
+  ) {
+    this.idText = id.toString(36);
+    this.destIp = localIp;
+    this.destPort = localPort;
+    this.lastActivity = startTime;
+  }
+
+  get isTls(): boolean {
+    return this.facts?.isTls ?? false;
+  }
+
+  bytesIn(): number {
+    return Math.max(0, this.client.bytesRead - this.proxyHeaderBytes);
+  }
+
+  bytesOut(): number {
+    return this.client.bytesWritten;
+  }
+
+  /** All traffic on both sockets so far, the activity signal for timeouts. */
+  trafficCounter(): number {
+    const b = this.backend;
+    return this.client.bytesRead + this.client.bytesWritten + (b ? b.bytesRead + b.bytesWritten : 0);
+  }
+}
