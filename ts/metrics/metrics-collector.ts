@@ -318,6 +318,6 @@ function positiveInt(value: number | undefined, fallback: number): number {
 }
 
 function clampWindow(seconds: number, max: number): number {
-  if (!Number.isFinite(seconds)) return max;
-  return Math.min(Math.max(1, Math.floor(seconds)), max);
+  if (!(seconds >= 1)) return 1; // NaN, 0, negatives
+  return Math.min(Math.floor(seconds), max);
 }

@@ -75,7 +75,7 @@ export class ThroughputTracker {
 
   /** The `seconds` complete seconds before `nowSecond`, oldest first; `timestamp` = start of the second in ms. */
   history(nowSecond: number, seconds: number): SecondBucket[] {
-    const n = Number.isFinite(seconds) ? Math.min(Math.max(0, Math.floor(seconds)), this.retentionSeconds) : 0;
+    const n = seconds > 0 ? Math.min(Math.floor(seconds), this.retentionSeconds) : 0; // NaN, 0, negatives: empty
     const out: SecondBucket[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const s = nowSecond - n + i;
@@ -92,7 +92,7 @@ export class ThroughputTracker {
   }
 
   private clampWindow(windowSeconds: number): number {
-    if (!Number.isFinite(windowSeconds)) return this.retentionSeconds;
-    return Math.min(Math.max(1, Math.floor(windowSeconds)), this.retentionSeconds);
+    if (!(windowSeconds >= 1)) return 1; // NaN, 0, negatives
+    return Math.min(Math.floor(windowSeconds), this.retentionSeconds);
   }
 }
