@@ -1,0 +1,178 @@
+/**
+ * compileRoutes(): IRouteConfig[] -> a frozen, indexed RouteTable. match() is O(1) in the number
+ * of routes: port bucket, then the exact-domain list, the wildcard lists of the name's suffixes,
+ * globs and domain-less routes, each sorted so the first full match is that list's best.
+ */
+import { SmartProxyConfigError, configError } from '../core/errors.js';
+import type { ILogger, IRouteConfig, ISmartProxyOptions } from '../types.js';
+import { compileRoute, type CompiledRoute } from './compile-route.js';
+import { globMatch } from './matchers/glob.js';
+import type { PathMatch } from './matchers/path.js';
+import { buildPortIndex, type Bucket, type Entry, type PortIndex } from './route-index.js';
+import { MatchState, checkRest, compareRoutes, toResult, type MatchInput, type MatchResult } from './selection.js';
+import { checkSecurity, checkTarget } from './validate-route.js';
+import { isObj } from './validate-util.js';
+
+export type { CompiledRoute } from './compile-route.js';
+export type { MatchInput, MatchResult } from './selection.js';
+
+export interface CompileOptions {
+  defaults?: ISmartProxyOptions['defaults'];
+  /** false when neither acme nor certProvisionFunction is configured: terminate routes then need a certificate. */
+  hasCertificateProvider?: boolean;
+  logger?: ILogger;
+}
+
+const EMPTY_ROUTES: readonly CompiledRoute[] = Object.freeze([]);
+const state = new MatchState();
+
+// best-so-far of one match() call (match is synchronous and not re-entrant)
+let bestRoute: CompiledRoute | undefined;
+let bestScore = 0;
+let bestPm: PathMatch | undefined;
+
+function scan(list: readonly Entry[] | undefined, st: MatchState, kind: 0 | 1 | 2): void {
+  if (list === undefined) return;
+  const domain = st.domain!;
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i]!;
+    if (bestRoute !== undefined && compareRoutes(e.route, e.domainScore, bestRoute, bestScore) <= 0) return;
+    if (kind === 1) {
+      // wildcard list shares a hash: confirm the suffix and the label boundary
+      const s = e.suffix!;
+      const dl = domain.length;
+      if (dl < s.length + 2 || domain.charCodeAt(dl - s.length - 1) !== 46 || !domain.endsWith(s)) continue;
+    } else if (kind === 2 && !globMatch(e.glob!, domain, 0, domain.length)) {
+      continue;
+    }
+    const pm = checkRest(e.route, st);
+    if (pm === undefined) continue;
+    bestRoute = e.route;
+    bestScore = e.domainScore;
+    bestPm = pm;
+    return;
+  }
+}
+
+export class RouteTable {
+  /** Enabled routes only, in declaration order. */
+  readonly routes: readonly CompiledRoute[];
+  /** Every port named by an enabled route, sorted, ranges expanded. */
+  readonly ports: readonly number[];
+  readonly #index: PortIndex;
+
+  constructor(routes: readonly CompiledRoute[]) {
+    this.routes = Object.freeze(routes.slice());
+    this.#index = buildPortIndex(this.routes);
+    this.ports = this.#index.ports;
+    Object.freeze(this);
+  }
+
+  #bucket(port: number): Bucket | undefined {
+    if (!(port >= 1 && port <= 65535)) return undefined;
+    const b = this.#index.byPort[port | 0]!;
+    return b < 0 ? undefined : this.#index.buckets[b];
+  }
+
+  match(input: MatchInput): MatchResult | undefined {
+    const bucket = this.#bucket(input.port);
+    if (bucket === undefined) return undefined;
+    const st = state;
+    st.reset(input);
+    bestRoute = undefined;
+    bestScore = 0;
+    bestPm = undefined;
+    const domain = st.domain;
+    if (domain !== undefined) {
+      scan(bucket.exact.get(domain), st, 0);
+      if (bucket.wild.size > 0) {
+        // walk the labels right to left; at each '.', h is the hash of what follows it
+        let h = 0;
+        for (let i = domain.length - 1; i > 0; i--) {
+          const c = domain.charCodeAt(i);
+          if (c === 46) scan(bucket.wild.get(h), st, 1);
+          h = (Math.imul(h, 31) + c) | 0;
+        }
+      }
+      if (bucket.globs.length > 0) scan(bucket.globs, st, 2);
+    }
+    scan(bucket.plain, st, 0);
+    const route = bestRoute;
+    if (route === undefined) return undefined;
+    const result = toResult(route, bestPm!);
+    bestRoute = undefined;
+    bestPm = undefined;
+    return result;
+  }
+
+  routesOnPort(port: number): readonly CompiledRoute[] {
+    return this.#bucket(port)?.routes ?? EMPTY_ROUTES;
+  }
+
+  /** Some route on the port needs the first bytes: names domains or tlsVersion, is HTTP layer, or has a TLS mode. */
+  portNeedsSniff(port: number): boolean {
+    return this.#bucket(port)?.needsSniff ?? false;
+  }
+
+  portHasHttpRoutes(port: number): boolean {
+    return this.#bucket(port)?.hasHttp ?? false;
+  }
+}
+
+function matchKey(r: CompiledRoute): string {
+  const m = r.config.match;
+  const d = r.domains;
+  return JSON.stringify([
+    r.priority,
+    r.ports,
+    d ? [[...d.exact].sort(), [...d.suffixes].sort(), d.globs.map((g) => g.parts.join('*')).sort()] : null,
+    m.path ?? null,
+    m.clientIp ? [...m.clientIp].sort() : null,
+    m.tlsVersion ? [...m.tlsVersion].sort() : null,
+    m.headers ? Object.entries(m.headers).map(([k, v]) => [k.toLowerCase(), String(v), typeof v]).sort() : null,
+  ]);
+}
+
+/** Validates and compiles routes; throws SmartProxyConfigError naming the route and field. */
+export function compileRoutes(routes: IRouteConfig[], options: CompileOptions = {}): RouteTable {
+  if (!Array.isArray(routes)) throw configError('routes', 'must be an array of routes');
+  const defaults = options.defaults;
+  if (defaults !== undefined) {
+    if (!isObj(defaults)) throw configError('defaults', 'must be an object');
+    if (defaults.target !== undefined) checkTarget(defaults.target, 'defaults.target');
+    if (defaults.security !== undefined) checkSecurity(defaults.security, 'defaults.security');
+  }
+  const ctx = { hasDefaultTarget: defaults?.target !== undefined, hasCertificateProvider: options.hasCertificateProvider };
+
+  const explicit = new Map<string, number>();
+  routes.forEach((r: unknown, i) => {
+    const name = isObj(r) && typeof r.name === 'string' ? r.name : undefined;
+    if (name === undefined) return;
+    const first = explicit.get(name);
+    if (first !== undefined) {
+      throw new SmartProxyConfigError('SPX_ERR_ROUTE_DUPLICATE_NAME', `routes[${i}].name`, `'${name}' is already the name of routes[${first}]`);
+    }
+    explicit.set(name, i);
+  });
+
+  const compiled: CompiledRoute[] = [];
+  const seen = new Map<string, CompiledRoute>();
+  routes.forEach((raw: unknown, i) => {
+    let name = isObj(raw) && typeof raw.name === 'string' ? raw.name : `route-${i}`;
+    if (!(isObj(raw) && typeof raw.name === 'string')) for (let n = 2; explicit.has(name); n++) name = `route-${i}-${n}`;
+    const route = compileRoute(raw, i, name, ctx, defaults);
+    if (route.config.enabled === false) return;
+    const key = matchKey(route);
+    const twin = seen.get(key);
+    if (twin !== undefined) {
+      options.logger?.warn(
+        { route: route.name, other: twin.name },
+        `routes[${i}] ('${route.name}') has the same match and priority as routes[${twin.index}] ('${twin.name}'); it is only chosen when that one is not`,
+      );
+    } else {
+      seen.set(key, route);
+    }
+    compiled.push(route);
+  });
+  return new RouteTable(compiled);
+}

@@ -1,0 +1,145 @@
+/**
+ * Runtime shape checks for IRouteConfig: every field type-checked, unknown fields rejected,
+ * cross-field rules enforced. Errors name the field path (`routes[0].action.target.port`).
+ * Pattern syntax (ports, domains, paths, IPs, headers) is checked by the matcher compilers.
+ */
+import { configError } from '../core/errors.js';
+import { compileIpMatcher } from './matchers/ip.js';
+import { bool, func, isObj, knownKeys, num, obj, oneOf, str, strArray, strRecord, type Obj } from './validate-util.js';
+
+export interface RouteCheckContext {
+  hasDefaultTarget: boolean;
+  /** false: no ACME and no certProvisionFunction configured; undefined: unknown (no check). */
+  hasCertificateProvider: boolean | undefined;
+}
+
+const ROUTE_KEYS = ['name', 'priority', 'enabled', 'match', 'action', 'security'] as const;
+const MATCH_KEYS = ['ports', 'domains', 'path', 'clientIp', 'tlsVersion', 'headers'] as const;
+const ACTION_KEYS = ['type', 'protocol', 'target', 'tls', 'websocket', 'loadBalancing', 'headers', 'sendProxyProtocol', 'socketHandler'] as const;
+const SECURITY_KEYS = ['ipAllowList', 'ipBlockList', 'maxConnections', 'basicAuth', 'rateLimit'] as const;
+
+export function checkTarget(v: unknown, path: string): void {
+  const t = obj(v, path);
+  knownKeys(t, ['host', 'port'], path);
+  if (t.host === undefined) throw configError(`${path}.host`, 'is required');
+  if (Array.isArray(t.host)) strArray(t.host, `${path}.host`);
+  else if (typeof t.host !== 'function') str(t.host, `${path}.host`);
+  if (t.port === undefined) throw configError(`${path}.port`, 'is required');
+  if (t.port !== 'preserve' && typeof t.port !== 'function') {
+    if (typeof t.port !== 'number' || !Number.isInteger(t.port) || t.port < 1 || t.port > 65535) {
+      throw configError(`${path}.port`, `${String(t.port)} is not a port (an integer 1..65535, 'preserve' or a function)`);
+    }
+  }
+}
+
+export function checkSecurity(v: unknown, path: string): void {
+  const s = obj(v, path);
+  knownKeys(s, SECURITY_KEYS, path);
+  if (s.ipAllowList !== undefined) compileIpMatcher(strArray(s.ipAllowList, `${path}.ipAllowList`, false), `${path}.ipAllowList`);
+  if (s.ipBlockList !== undefined) compileIpMatcher(strArray(s.ipBlockList, `${path}.ipBlockList`, false), `${path}.ipBlockList`);
+  if (s.maxConnections !== undefined) num(s.maxConnections, `${path}.maxConnections`, { integer: true, min: 0 });
+  if (s.basicAuth !== undefined) {
+    const p = `${path}.basicAuth`;
+    const b = obj(s.basicAuth, p);
+    knownKeys(b, ['users', 'realm'], p);
+    if (!Array.isArray(b.users) || b.users.length === 0) throw configError(`${p}.users`, 'must be a non-empty array of { username, password }');
+    b.users.forEach((u: unknown, i) => {
+      const up = `${p}.users[${i}]`;
+      const user = obj(u, up);
+      knownKeys(user, ['username', 'password'], up);
+      const name = str(user.username, `${up}.username`);
+      if (name.includes(':')) throw configError(`${up}.username`, "must not contain ':'");
+      str(user.password, `${up}.password`, false);
+    });
+    if (b.realm !== undefined) {
+      const realm = str(b.realm, `${p}.realm`);
+      if (/["\r\n]/.test(realm)) throw configError(`${p}.realm`, 'must not contain quotes or line breaks');
+    }
+  }
+  if (s.rateLimit !== undefined) {
+    const p = `${path}.rateLimit`;
+    const r = obj(s.rateLimit, p);
+    knownKeys(r, ['maxRequests', 'windowSeconds', 'keyBy', 'headerName'], p);
+    num(r.maxRequests, `${p}.maxRequests`, { integer: true, positive: true });
+    num(r.windowSeconds, `${p}.windowSeconds`, { positive: true, max: 86_400 });
+    if (r.keyBy !== undefined) oneOf(r.keyBy, ['ip', 'path', 'header'] as const, `${p}.keyBy`);
+    if (r.headerName !== undefined) str(r.headerName, `${p}.headerName`);
+    if (r.keyBy === 'header' && r.headerName === undefined) throw configError(`${p}.headerName`, "is required when keyBy is 'header'");
+  }
+}
+
+function checkTls(v: unknown, path: string, ctx: RouteCheckContext): void {
+  const t = obj(v, path);
+  knownKeys(t, ['mode', 'certificate'], path);
+  const mode = oneOf(t.mode, ['passthrough', 'terminate', 'terminate-and-reencrypt'] as const, `${path}.mode`);
+  const cert = t.certificate;
+  if (cert !== undefined && cert !== 'auto') {
+    const c = obj(cert, `${path}.certificate`);
+    knownKeys(c, ['key', 'cert'], `${path}.certificate`);
+    str(c.key, `${path}.certificate.key`);
+    str(c.cert, `${path}.certificate.cert`);
+  }
+  if (mode === 'passthrough' && cert !== undefined) throw configError(`${path}.certificate`, 'is not used with passthrough (the backend holds the certificate)');
+  if (mode !== 'passthrough' && cert === undefined && ctx.hasCertificateProvider === false) {
+    throw configError(`${path}.certificate`, `is required for '${mode}' when neither acme nor certProvisionFunction is configured`);
+  }
+}
+
+function checkAction(v: unknown, path: string, ctx: RouteCheckContext): void {
+  const a = obj(v, path);
+  knownKeys(a, ACTION_KEYS, path);
+  const type = oneOf(a.type, ['forward', 'socket-handler'] as const, `${path}.type`);
+  if (a.protocol !== undefined) oneOf(a.protocol, ['tcp', 'http'] as const, `${path}.protocol`);
+  if (a.target !== undefined) checkTarget(a.target, `${path}.target`);
+  if (a.tls !== undefined) checkTls(a.tls, `${path}.tls`, ctx);
+  if (a.websocket !== undefined) {
+    const p = `${path}.websocket`;
+    const w = obj(a.websocket, p);
+    knownKeys(w, ['enabled', 'pingIntervalMs', 'pingTimeoutMs'], p);
+    if (w.enabled !== undefined) bool(w.enabled, `${p}.enabled`);
+    if (w.pingIntervalMs !== undefined) num(w.pingIntervalMs, `${p}.pingIntervalMs`, { integer: true, positive: true });
+    if (w.pingTimeoutMs !== undefined) num(w.pingTimeoutMs, `${p}.pingTimeoutMs`, { integer: true, positive: true });
+  }
+  if (a.loadBalancing !== undefined) {
+    const p = `${path}.loadBalancing`;
+    const lb = obj(a.loadBalancing, p);
+    knownKeys(lb, ['algorithm'], p);
+    oneOf(lb.algorithm, ['round-robin', 'least-connections', 'ip-hash'] as const, `${p}.algorithm`);
+  }
+  if (a.headers !== undefined) {
+    const p = `${path}.headers`;
+    const h = obj(a.headers, p);
+    knownKeys(h, ['request', 'response'], p);
+    if (h.request !== undefined) strRecord(h.request, `${p}.request`);
+    if (h.response !== undefined) strRecord(h.response, `${p}.response`);
+  }
+  if (a.sendProxyProtocol !== undefined && a.sendProxyProtocol !== false && a.sendProxyProtocol !== true) {
+    oneOf(a.sendProxyProtocol, ['v1', 'v2'] as const, `${path}.sendProxyProtocol`);
+  }
+  if (type === 'forward') {
+    if (a.target === undefined && !ctx.hasDefaultTarget) throw configError(`${path}.target`, "is required for type 'forward' (or set defaults.target)");
+    if (a.socketHandler !== undefined) throw configError(`${path}.socketHandler`, "is only used with type 'socket-handler'");
+  } else {
+    if (a.socketHandler === undefined) throw configError(`${path}.socketHandler`, "is required for type 'socket-handler'");
+    func(a.socketHandler, `${path}.socketHandler`);
+  }
+}
+
+/** Checks one route's shape (not pattern syntax). */
+export function checkRouteShape(v: unknown, path: string, ctx: RouteCheckContext): Obj {
+  const r = obj(v, path);
+  knownKeys(r, ROUTE_KEYS, path);
+  if (r.name !== undefined) str(r.name, `${path}.name`);
+  if (r.priority !== undefined) num(r.priority, `${path}.priority`);
+  if (r.enabled !== undefined) bool(r.enabled, `${path}.enabled`);
+  if (r.match === undefined) throw configError(`${path}.match`, 'is required');
+  const m = obj(r.match, `${path}.match`);
+  knownKeys(m, MATCH_KEYS, `${path}.match`);
+  if (m.ports === undefined) throw configError(`${path}.match.ports`, 'is required');
+  if (m.clientIp !== undefined) strArray(m.clientIp, `${path}.match.clientIp`);
+  if (m.headers !== undefined && !isObj(m.headers)) throw configError(`${path}.match.headers`, 'must be an object of header name -> string | RegExp');
+  if (r.action === undefined) throw configError(`${path}.action`, 'is required');
+  checkAction(r.action, `${path}.action`, ctx);
+  if (r.security !== undefined) checkSecurity(r.security, `${path}.security`);
+  return r;
+}
