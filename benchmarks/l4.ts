@@ -1,0 +1,193 @@
+/**
+ * L4 forwarding benchmark: direct to the backend vs a plain `socket.pipe()` relay
+ * vs HAProxy `mode tcp` (when installed) vs a SmartProxy L4 forward route, all
+ * measured in the same run. Each proxy runs in its own process; load generators
+ * run in their own processes; backends live in this one.
+ * Prints markdown to stdout (scripts/run-bench.mjs collects it into docs/benchmarks.md).
+ *
+ * Knobs (env): BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (50), BENCH_WARMUP (s, 2),
+ * BENCH_CONN_TOTAL (5000), BENCH_CONN_CONCURRENCY (50), BENCH_BULK_MB (1024), BENCH_TARGETS
+ * (comma list of direct,pipe,haproxy,smartproxy).
+ */
+import { startKeepAliveHttpBackend, startEchoBackend, startBulkSink } from './lib/backends.js';
+import { startNodeProxy, startHaproxyProxy, direct, type IProxyUnderTest } from './lib/proxy-process.js';
+import { runAutocannon, runConnRate, runBulk } from './lib/load.js';
+import { haproxyVersion } from './lib/haproxy.js';
+import { markdownTable, fmt, ratio } from './lib/report.js';
+
+type TargetName = 'direct' | 'pipe' | 'haproxy' | 'smartproxy';
+const LABEL: Record<TargetName, string> = {
+  direct: 'direct (no proxy)',
+  pipe: 'plain socket.pipe() relay',
+  haproxy: 'HAProxy mode tcp (nbthread 1)',
+  smartproxy: 'SmartProxy L4 forward',
+};
+
+const env = (k: string, d: number): number => {
+  const v = Number(process.env[k]);
+  return Number.isFinite(v) && v > 0 ? v : d;
+};
+const DURATION = env('BENCH_DURATION', 10);
+const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
+const WARMUP = env('BENCH_WARMUP', 2);
+const CONN_TOTAL = env('BENCH_CONN_TOTAL', 5000);
+const CONN_CONCURRENCY = env('BENCH_CONN_CONCURRENCY', 50);
+const BULK_BYTES = env('BENCH_BULK_MB', 1024) * 1024 * 1024;
+const TARGETS = (process.env.BENCH_TARGETS ?? 'direct,pipe,haproxy,smartproxy')
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s): s is TargetName => s in LABEL);
+
+interface IRow {
+  rps?: number;
+  p99?: number;
+  cpuPerReqUs?: number;
+  connPerSec?: number;
+  cpuPerConnUs?: number;
+  mibPerSec?: number;
+  cpuPerGiBMs?: number;
+  errors: number;
+}
+
+const rows = new Map<TargetName, IRow>();
+const notes: string[] = [];
+const row = (t: TargetName): IRow => {
+  let r = rows.get(t);
+  if (!r) rows.set(t, (r = { errors: 0 }));
+  return r;
+};
+const unavailable = new Map<TargetName, string>();
+
+/** Starts the target in front of backendPort, or records why it cannot run. */
+async function startTarget(t: TargetName, backendPort: number): Promise<IProxyUnderTest | undefined> {
+  if (unavailable.has(t)) return undefined;
+  try {
+    if (t === 'direct') return direct(backendPort);
+    if (t === 'haproxy') {
+      const h = await startHaproxyProxy(backendPort);
+      if ('skipped' in h) {
+        unavailable.set(t, h.skipped);
+        return undefined;
+      }
+      return h;
+    }
+    return await startNodeProxy(t, backendPort, t);
+  } catch (e) {
+    unavailable.set(t, `failed to start: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    return undefined;
+  }
+}
+
+/** Runs `measure` against each target in turn, with the proxy's CPU delta around it. */
+async function phase(
+  name: string,
+  backendPort: number,
+  measure: (port: number) => Promise<(cpuMs: number, r: IRow) => void>,
+): Promise<void> {
+  for (const t of TARGETS) {
+    const proxy = await startTarget(t, backendPort);
+    if (!proxy) continue;
+    try {
+      const cpu0 = await proxy.cpuMs();
+      const record = await measure(proxy.port);
+      const cpu1 = await proxy.cpuMs();
+      record(t === 'direct' ? Number.NaN : cpu1 - cpu0, row(t));
+    } catch (e) {
+      row(t).errors++;
+      notes.push(`${name} / ${t}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    } finally {
+      await proxy.close();
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const http = await startKeepAliveHttpBackend();
+  const echo = await startEchoBackend();
+  const sink = await startBulkSink();
+  try {
+    await phase('requests', http.port, async (port) => {
+      const url = `http://127.0.0.1:${port}/`;
+      if (WARMUP > 0) await runAutocannon(url, { connections: CONNECTIONS, durationSec: WARMUP });
+      // CPU is measured around the whole call, so the warm-up above is excluded.
+      const r = await runAutocannon(url, { connections: CONNECTIONS, durationSec: DURATION });
+      return (cpuMs, out) => {
+        out.rps = r.requestsPerSec;
+        out.p99 = r.latencyP99Ms;
+        out.cpuPerReqUs = (cpuMs * 1000) / Math.max(1, r.totalRequests);
+        if (r.errors || r.non2xx) notes.push(`requests: ${r.errors} errors, ${r.non2xx} non-2xx`);
+      };
+    });
+    await phase('connections', echo.port, async (port) => {
+      const r = await runConnRate(port, CONN_TOTAL, CONN_CONCURRENCY);
+      return (cpuMs, out) => {
+        out.connPerSec = r.perSecond;
+        out.cpuPerConnUs = (cpuMs * 1000) / Math.max(1, r.completed);
+        if (r.errors) notes.push(`connections: ${r.errors} of ${CONN_TOTAL} failed`);
+      };
+    });
+    await phase('bulk', sink.port, async (port) => {
+      const r = await runBulk(port, BULK_BYTES);
+      return (cpuMs, out) => {
+        out.mibPerSec = r.mibPerSecond;
+        out.cpuPerGiBMs = cpuMs / (BULK_BYTES / 1024 ** 3);
+      };
+    });
+  } finally {
+    await Promise.all([http.close(), echo.close(), sink.close()]);
+  }
+  print();
+}
+
+function print(): void {
+  const out: string[] = [];
+  out.push(
+    `Setup: backends in the benchmark process, each proxy in its own process, load generators in their own processes, all on 127.0.0.1. ` +
+      `Requests: autocannon, ${CONNECTIONS} kept-alive connections, ${DURATION} s (after ${WARMUP} s warm-up), tiny HTTP/1.1 response. ` +
+      `New connections: ${CONN_TOTAL} × (connect, 1-byte echo, close), ${CONN_CONCURRENCY} at a time. ` +
+      `Bulk: ${fmt(BULK_BYTES / 1048576)} MiB through one connection to a sink. ` +
+      `Proxy CPU = user+system time of the proxy process during the measurement.` +
+      (haproxyVersion() ? ` ${haproxyVersion()}.` : ''),
+    '',
+  );
+  const present = TARGETS.filter((t) => rows.has(t));
+  out.push(
+    markdownTable(
+      ['target', 'req/s', 'p99 ms', 'CPU µs/req', 'new conn/s', 'CPU µs/conn', 'bulk MiB/s', 'CPU ms/GiB'],
+      present.map((t) => {
+        const r = rows.get(t)!;
+        return [LABEL[t], fmt(r.rps), fmt(r.p99), fmt(r.cpuPerReqUs), fmt(r.connPerSec), fmt(r.cpuPerConnUs), fmt(r.mibPerSec), fmt(r.cpuPerGiBMs)];
+      }),
+    ),
+  );
+  const refs: TargetName[] = ['direct', 'pipe', 'haproxy'];
+  const cell = (t: TargetName, pick: (r: IRow) => number | undefined, refsFor: TargetName[]): string =>
+    refsFor.map((ref) => (ref === t ? '—' : ratio(pick(rows.get(t)!), rows.has(ref) ? pick(rows.get(ref)!) : undefined))).join(' / ');
+  const proxies = present.filter((t) => t !== 'direct');
+  if (proxies.length > 0) {
+    out.push(
+      '',
+      'Ratios (higher is better for rates, lower for CPU); each cell is vs direct / vs pipe / vs HAProxy:',
+      '',
+      markdownTable(
+        ['target', 'req/s', 'new conn/s', 'bulk MiB/s', 'CPU µs/req (vs pipe / haproxy)', 'CPU µs/conn (vs pipe / haproxy)'],
+        proxies.map((t) => [
+          LABEL[t],
+          cell(t, (r) => r.rps, refs),
+          cell(t, (r) => r.connPerSec, refs),
+          cell(t, (r) => r.mibPerSec, refs),
+          cell(t, (r) => r.cpuPerReqUs, ['pipe', 'haproxy']),
+          cell(t, (r) => r.cpuPerConnUs, ['pipe', 'haproxy']),
+        ]),
+      ),
+    );
+  }
+  for (const [t, why] of unavailable) notes.push(`${LABEL[t]}: not measured (${why})`);
+  if (notes.length > 0) out.push('', 'Notes:', '', ...notes.map((n) => `- ${n}`));
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`l4 benchmark failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

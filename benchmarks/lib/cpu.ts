@@ -1,0 +1,30 @@
+/** CPU time of a process in milliseconds (user + system). */
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+
+let ticksPerSecond: number | undefined;
+
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 2000 });
+    const n = Number.parseInt(r.stdout ?? '', 10);
+    ticksPerSecond = Number.isFinite(n) && n > 0 ? n : 100;
+  }
+  return ticksPerSecond;
+}
+
+/** Cumulative CPU ms of any process, from /proc/<pid>/stat (Linux; 10 ms resolution). */
+export function procCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the ")" that closes the command name: state is field 3, utime 14, stime 15.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return ((utime + stime) * 1000) / clockTicks();
+}
+
+/** Cumulative CPU ms of this process (process.cpuUsage, microsecond resolution). */
+export function selfCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}

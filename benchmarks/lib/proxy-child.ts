@@ -1,0 +1,85 @@
+/**
+ * Child-process entry that runs one proxy under test, so the proxy has its own
+ * event loop and its CPU time can be measured alone. Talks to the parent by IPC:
+ *   parent -> { type: 'cpu' } | { type: 'stop' }
+ *   child  -> { type: 'ready', port } | { type: 'cpu', ms } | { type: 'error', message }
+ * Usage: node --import tsx proxy-child.ts '{"kind":"pipe"|"smartproxy","targetPort":N}'
+ */
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import type { ILogger, ISmartProxyOptions } from '../../ts/types.js';
+import { startPipeRelay } from './pipe-relay.js';
+import { freePort } from './net-util.js';
+import { selfCpuMs } from './cpu.js';
+
+export type ProxyKind = 'pipe' | 'smartproxy';
+export type ChildToParent =
+  | { type: 'ready'; port: number }
+  | { type: 'cpu'; ms: number }
+  | { type: 'error'; message: string };
+export type ParentToChild = { type: 'cpu' } | { type: 'stop' };
+
+interface ISmartProxyLike {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+type SmartProxyCtor = new (options: ISmartProxyOptions) => ISmartProxyLike;
+
+const silent: ILogger = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silent;
+  },
+};
+
+/** Starts SmartProxy from the built package (dist_ts) with one L4 forward route. */
+async function startSmartProxy(targetPort: number): Promise<{ port: number; close(): Promise<void> }> {
+  const url = pathToFileURL(resolve(import.meta.dirname, '../../dist_ts/index.js')).href;
+  const mod = (await import(url)) as { SmartProxy?: SmartProxyCtor };
+  if (typeof mod.SmartProxy !== 'function') throw new Error('dist_ts/index.js does not export SmartProxy');
+  const port = await freePort();
+  const proxy = new mod.SmartProxy({
+    routes: [
+      { name: 'bench', match: { ports: port }, action: { type: 'forward', target: { host: '127.0.0.1', port: targetPort } } },
+    ],
+    metrics: { enabled: true },
+    // The load generator is one client IP opening thousands of connections per second:
+    // lift the per-IP defaults (100 concurrent, 300/min) that would otherwise refuse it.
+    maxConnectionsPerIP: 0,
+    connectionRateLimitPerMinute: 0,
+    listenAddress: '127.0.0.1',
+    logger: silent,
+  });
+  await proxy.start();
+  return { port, close: () => proxy.stop() };
+}
+
+async function main(): Promise<void> {
+  const send = (m: ChildToParent): void => {
+    process.send?.(m);
+  };
+  try {
+    const cfg = JSON.parse(process.argv[2] ?? '{}') as { kind: ProxyKind; targetPort: number };
+    const proxy = cfg.kind === 'smartproxy' ? await startSmartProxy(cfg.targetPort) : await startPipeRelay(cfg.targetPort);
+    process.on('message', (m: ParentToChild) => {
+      if (m.type === 'cpu') send({ type: 'cpu', ms: selfCpuMs() });
+      else if (m.type === 'stop') {
+        const hard = setTimeout(() => process.exit(0), 5000);
+        hard.unref();
+        void proxy.close().finally(() => process.exit(0));
+      }
+    });
+    process.on('disconnect', () => process.exit(0));
+    send({ type: 'ready', port: proxy.port });
+  } catch (e) {
+    send({ type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) });
+    process.exitCode = 1;
+    process.disconnect?.();
+  }
+}
+
+void main();

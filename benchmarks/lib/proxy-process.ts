@@ -1,0 +1,87 @@
+/** Proxies under test, each in its own process, with a uniform handle for the benchmark. */
+import { fork, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { ChildToParent, ParentToChild, ProxyKind } from './proxy-child.js';
+import { startHaproxyTcp } from './haproxy.js';
+import { procCpuMs } from './cpu.js';
+
+export interface IProxyUnderTest {
+  name: string;
+  port: number;
+  /** Cumulative CPU ms of the proxy process (take deltas around a run). */
+  cpuMs(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const CHILD = resolve(import.meta.dirname, 'proxy-child.ts');
+
+/** Forks proxy-child.ts (through tsx) running a pipe relay or SmartProxy in front of targetPort. */
+export function startNodeProxy(kind: ProxyKind, targetPort: number, name: string): Promise<IProxyUnderTest> {
+  const child: ChildProcess = fork(CHILD, [JSON.stringify({ kind, targetPort })], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const request = <T extends ChildToParent['type']>(msg: ParentToChild, want: T, timeoutMs: number) =>
+    new Promise<Extract<ChildToParent, { type: T }>>((resolvePromise, reject) => {
+      const timer = setTimeout(() => {
+        child.off('message', onMsg);
+        reject(new Error(`${name}: no '${want}' reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onMsg = (m: ChildToParent): void => {
+        if (m.type === want || m.type === 'error') {
+          clearTimeout(timer);
+          child.off('message', onMsg);
+          if (m.type === 'error') reject(new Error(`${name}: ${m.message}`));
+          else resolvePromise(m as Extract<ChildToParent, { type: T }>);
+        }
+      };
+      child.on('message', onMsg);
+      if (msg.type !== 'stop' || child.connected) child.send(msg);
+    });
+  return new Promise((resolveStart, rejectStart) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rejectStart(new Error(`${name}: not ready within 20 s`));
+    }, 20_000);
+    const onMsg = (m: ChildToParent): void => {
+      if (m.type === 'error') {
+        clearTimeout(timer);
+        child.off('message', onMsg);
+        rejectStart(new Error(`${name}: ${m.message}`));
+      } else if (m.type === 'ready') {
+        clearTimeout(timer);
+        child.off('message', onMsg);
+        resolveStart({
+          name,
+          port: m.port,
+          cpuMs: async () => (await request({ type: 'cpu' }, 'cpu', 5000)).ms,
+          close: async () => {
+            if (child.exitCode !== null || child.signalCode !== null) return;
+            if (child.connected) child.send({ type: 'stop' });
+            const t = setTimeout(() => child.kill('SIGKILL'), 8000);
+            await exited;
+            clearTimeout(t);
+          },
+        });
+      }
+    };
+    child.on('message', onMsg);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      rejectStart(new Error(`${name}: exited with ${code} before ready`));
+    });
+  });
+}
+
+/** HAProxy mode tcp in front of targetPort, or a reason why not. */
+export async function startHaproxyProxy(targetPort: number): Promise<IProxyUnderTest | { skipped: string }> {
+  const h = await startHaproxyTcp(targetPort);
+  if ('skipped' in h) return h;
+  return { name: 'haproxy', port: h.port, cpuMs: async () => procCpuMs(h.pid), close: h.close };
+}
+
+/** The backend itself, no proxy (CPU is not attributed). */
+export function direct(port: number): IProxyUnderTest {
+  return { name: 'direct', port, cpuMs: async () => 0, close: async () => {} };
+}
