@@ -1,0 +1,167 @@
+/**
+ * Pure HTTP/1.x request-head sniffer: Buffer in, result out, never throws.
+ *
+ * - 'not-http' is decided from the first bytes: the method must be a known, upper-case token
+ *   followed by a space. A prefix of such a token answers 'need-more'.
+ * - 'ok' only once the whole head (up to and including CRLF CRLF) is present.
+ * - 'invalid' when it starts like HTTP but is malformed or the head exceeds MAX_HTTP_HEAD_BYTES.
+ * Spec: RFC 9112 (message syntax), RFC 9110 (Host).
+ */
+
+export type HttpSniffResult =
+  | { kind: 'need-more' }
+  | { kind: 'not-http' }
+  | { kind: 'invalid'; reason: string }
+  | {
+      kind: 'ok';
+      method: string;
+      /** Lower-cased authority from the absolute-form target, else the Host header; may carry a port. */
+      host: string | undefined;
+      /** Request target as sent (origin-form path+query), or the path of an absolute-form target. */
+      path: string;
+      httpVersion: '1.0' | '1.1';
+      /** Bytes up to and including the blank line that ends the head. */
+      headLength: number;
+    };
+
+/** Cap on a request head, matching Node's default --max-http-header-size. */
+export const MAX_HTTP_HEAD_BYTES = 16384;
+
+const METHODS: readonly string[] = [
+  'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH',
+  // WebDAV and friends that Node's HTTP parser accepts
+  'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'REPORT', 'SEARCH',
+  'MKCALENDAR', 'MKACTIVITY', 'CHECKOUT', 'MERGE', 'PURGE', 'NOTIFY', 'SUBSCRIBE', 'UNSUBSCRIBE',
+  'LINK', 'UNLINK', 'BIND', 'REBIND', 'UNBIND', 'ACL', 'QUERY',
+];
+const METHOD_SET = new Set(METHODS);
+const MAX_METHOD_LEN = METHODS.reduce((m, s) => Math.max(m, s.length), 0);
+
+const NEED_MORE: HttpSniffResult = Object.freeze({ kind: 'need-more' });
+const NOT_HTTP: HttpSniffResult = Object.freeze({ kind: 'not-http' });
+const invalid = (reason: string): HttpSniffResult => ({ kind: 'invalid', reason });
+
+/** Checks the method token; returns its length, 0 if more bytes are needed, -1 if not HTTP. */
+function sniffMethod(buf: Buffer): number {
+  const n = Math.min(buf.length, MAX_METHOD_LEN + 1);
+  let i = 0;
+  for (; i < n; i++) {
+    const c = buf[i]!;
+    if (c === 0x20) break;
+    if (c < 0x41 || c > 0x5a) return -1;
+  }
+  if (i === n) {
+    if (i > MAX_METHOD_LEN) return -1;
+    const prefix = buf.toString('latin1', 0, i);
+    return METHODS.some((m) => m.startsWith(prefix)) ? 0 : -1;
+  }
+  if (i === 0) return -1;
+  return METHOD_SET.has(buf.toString('latin1', 0, i)) ? i : -1;
+}
+
+function isTchar(c: number): boolean {
+  // RFC 9110 5.6.2 token characters
+  if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) return true;
+  return "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c));
+}
+
+export function sniffHttpRequest(buf: Buffer): HttpSniffResult {
+  try {
+    return sniff(buf);
+  } catch {
+    return invalid('internal parser error'); // defensive net; the tests assert it never fires
+  }
+}
+
+function sniff(buf: Buffer): HttpSniffResult {
+  if (buf.length === 0) return NEED_MORE;
+  const mlen = sniffMethod(buf);
+  if (mlen < 0) return NOT_HTTP;
+  if (mlen === 0) return NEED_MORE;
+
+  const scanEnd = Math.min(buf.length, MAX_HTTP_HEAD_BYTES);
+  let headEnd = -1;
+  for (let i = mlen; i < scanEnd; i++) {
+    const c = buf[i]!;
+    if (c === 0x0a) {
+      if (buf[i - 1] !== 0x0d) return invalid('bare LF in request head');
+      if (i >= 3 && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) {
+        headEnd = i + 1;
+        break;
+      }
+    } else if (c === 0x0d) {
+      if (i + 1 < buf.length && buf[i + 1] !== 0x0a) return invalid('bare CR in request head');
+    } else if (c === 0x00 || c === 0x7f || (c < 0x20 && c !== 0x09)) {
+      return invalid('control byte in request head');
+    }
+  }
+  if (headEnd === -1) {
+    return buf.length >= MAX_HTTP_HEAD_BYTES ? invalid(`request head exceeds ${MAX_HTTP_HEAD_BYTES} bytes`) : NEED_MORE;
+  }
+
+  const head = buf.toString('latin1', 0, headEnd - 4);
+  const lines = head.split('\r\n');
+  const requestLine = lines[0]!;
+  const sp1 = mlen;
+  const sp2 = requestLine.indexOf(' ', sp1 + 1);
+  if (sp2 === -1 || requestLine.indexOf(' ', sp2 + 1) !== -1) return invalid('malformed request line');
+  const method = requestLine.slice(0, sp1);
+  const target = requestLine.slice(sp1 + 1, sp2);
+  const versionText = requestLine.slice(sp2 + 1);
+  if (target.length === 0) return invalid('empty request target');
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return invalid('bad byte in request target');
+  }
+  let httpVersion: '1.0' | '1.1';
+  if (versionText === 'HTTP/1.1') httpVersion = '1.1';
+  else if (versionText === 'HTTP/1.0') httpVersion = '1.0';
+  else return invalid(`unsupported protocol version ${JSON.stringify(versionText.slice(0, 16))}`);
+
+  let hostHeader: string | undefined;
+  for (let li = 1; li < lines.length; li++) {
+    const line = lines[li]!;
+    if (line.length === 0) return invalid('empty header line');
+    if (line.charCodeAt(0) === 0x20 || line.charCodeAt(0) === 0x09) return invalid('obsolete line folding');
+    const colon = line.indexOf(':');
+    if (colon <= 0) return invalid('header line without a name');
+    for (let i = 0; i < colon; i++) if (!isTchar(line.charCodeAt(i))) return invalid('bad byte in header name');
+    if (colon === 4 && line.slice(0, 4).toLowerCase() === 'host') {
+      if (hostHeader !== undefined) return invalid('more than one Host header');
+      hostHeader = line.slice(5).trim().toLowerCase();
+    }
+  }
+
+  let host = hostHeader === '' ? undefined : hostHeader;
+  let path = target;
+  const abs = /^https?:\/\//i.exec(target);
+  if (abs) {
+    // absolute-form: the target's authority wins over Host (RFC 9112 3.2.2)
+    const rest = target.slice(abs[0].length);
+    const slash = rest.search(/[/?]/);
+    const authority = slash === -1 ? rest : rest.slice(0, slash);
+    const at = authority.lastIndexOf('@');
+    const hostPart = at === -1 ? authority : authority.slice(at + 1);
+    if (hostPart.length === 0) return invalid('absolute-form target without a host');
+    host = hostPart.toLowerCase();
+    path = slash === -1 ? '/' : rest.slice(slash);
+    if (path.startsWith('?')) path = `/${path}`;
+  } else if (method === 'CONNECT') {
+    host = host ?? target.toLowerCase();
+  } else if (target !== '*' && target.charCodeAt(0) !== 0x2f) {
+    return invalid('request target is not origin-form');
+  }
+  return { kind: 'ok', method, host, path, httpVersion, headLength: headEnd };
+}
+
+/** 'example.com:8080' -> 'example.com'; '[::1]:443' -> '::1'; '[::1]' -> '::1'; '::1' -> '::1'. */
+export function hostWithoutPort(host: string): string {
+  if (host.startsWith('[')) {
+    const close = host.indexOf(']');
+    return close === -1 ? host : host.slice(1, close);
+  }
+  const first = host.indexOf(':');
+  if (first === -1) return host;
+  if (host.indexOf(':', first + 1) !== -1) return host; // bare IPv6 literal, no port
+  return host.slice(0, first);
+}
