@@ -178,3 +178,20 @@ describe('ClientHello edge-case table', () => {
     });
   }
 });
+
+test('need-more never asks the caller to buffer past MAX_CLIENT_HELLO_BYTES', () => {
+  const big = rerecord(handshake(bodyWith(SNI, bigPadding)), () => 1); // ~98 KB of 1-byte records
+  for (let n = MAX_CLIENT_HELLO_BYTES - 12; n <= MAX_CLIENT_HELLO_BYTES + 12; n++) {
+    const r = parseClientHello(big.subarray(0, n));
+    if (n <= MAX_CLIENT_HELLO_BYTES) assert.ok(r.kind === 'need-more' || r.kind === 'invalid', `${n}: ${r.kind}`);
+    else assert.equal(r.kind, 'invalid', `${n}: ${JSON.stringify(r)}`);
+  }
+  // Records that end exactly at the cap (4 records of 2 bytes, then 1-byte records: 4*7 + 10918*6 = 65536)
+  // while the hello needs more: invalid at once, not need-more.
+  let count = 0;
+  const exact = rerecord(handshake(bodyWith(SNI, bigPadding)), () => (count++ < 4 ? 2 : 1));
+  assert.equal(parseClientHello(exact.subarray(0, MAX_CLIENT_HELLO_BYTES - 1)).kind, 'need-more');
+  const r = parseClientHello(exact.subarray(0, MAX_CLIENT_HELLO_BYTES));
+  assert.equal(r.kind, 'invalid', JSON.stringify(r));
+});
+

@@ -77,6 +77,8 @@ function parseRecords(buf: Buffer): ClientHelloResult {
   let pos = 0;
 
   while (needed === -1 || declared < needed) {
+    // Another record is needed; it would end past the cap, so a caller never buffers more than the cap.
+    if (pos >= MAX_CLIENT_HELLO_BYTES) return invalid(`ClientHello records exceed ${MAX_CLIENT_HELLO_BYTES} bytes`);
     if (pos >= buf.length) return NEED_MORE;
     const first = pos === 0;
     if (buf[pos] !== CONTENT_TYPE_HANDSHAKE) {
