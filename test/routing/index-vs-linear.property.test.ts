@@ -31,8 +31,8 @@ const routeArb: fc.Arbitrary<IRouteConfig> = fc
     if (g.domains) match.domains = g.domains;
     if (g.path) match.path = g.path;
     if (g.clientIp) match.clientIp = g.clientIp;
-    if (g.tlsVersion) match.tlsVersion = g.tlsVersion;
-    if (g.headers) match.headers = g.headers;
+    if (g.tlsVersion) match.tlsVersion = [...g.tlsVersion];
+    if (g.headers) match.headers = { ...g.headers } as Record<string, string | RegExp>;
     const route: IRouteConfig = { match, action: { type: 'forward', target: { host: 'h', port: 1 } } };
     if (g.priority !== undefined) route.priority = g.priority;
     if (g.enabled !== undefined) route.enabled = g.enabled;
