@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import type { IBulkResult, IConnRateResult } from './load-child.js';
+import { TSX_IMPORT } from './net-util.js';
 
 export type { IBulkResult, IConnRateResult };
 
@@ -82,7 +83,7 @@ export async function runAutocannon(url: string, opts: IAutocannonOptions = {}):
 /** New connections per second: `total` connect + 1-byte echo + close, `concurrency` at a time. */
 export function runConnRate(port: number, total = 5000, concurrency = 50, timeLimitMs = 30_000): Promise<IConnRateResult> {
   return runJsonChild<IConnRateResult>(
-    ['--import', 'tsx', LOAD_CHILD, JSON.stringify({ mode: 'connrate', port, total, concurrency, timeLimitMs })],
+    [...TSX_IMPORT, LOAD_CHILD, JSON.stringify({ mode: 'connrate', port, total, concurrency, timeLimitMs })],
     timeLimitMs + 20_000,
   );
 }
@@ -90,7 +91,7 @@ export function runConnRate(port: number, total = 5000, concurrency = 50, timeLi
 /** Throughput of one connection carrying `bytes` to a sink (startBulkSink). */
 export function runBulk(port: number, bytes = 1024 ** 3, timeLimitMs = 120_000): Promise<IBulkResult> {
   return runJsonChild<IBulkResult>(
-    ['--import', 'tsx', LOAD_CHILD, JSON.stringify({ mode: 'bulk', port, bytes, timeLimitMs })],
+    [...TSX_IMPORT, LOAD_CHILD, JSON.stringify({ mode: 'bulk', port, bytes, timeLimitMs })],
     timeLimitMs + 20_000,
   );
 }

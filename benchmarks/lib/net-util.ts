@@ -62,3 +62,6 @@ export async function listenTracked(server: net.Server, port = 0): Promise<IClos
       }),
   };
 }
+
+/** `--import <tsx loader>` as a file URL, so TypeScript children start from any working directory. */
+export const TSX_IMPORT: readonly string[] = ['--import', import.meta.resolve('tsx')];

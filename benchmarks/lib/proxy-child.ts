@@ -36,11 +36,14 @@ const silent: ILogger = {
   },
 };
 
-/** Starts SmartProxy from the built package (dist_ts) with one L4 forward route. */
+/**
+ * Starts SmartProxy from the built package (dist_ts/index.js, or the module named by
+ * env BENCH_SMARTPROXY_MODULE) with one L4 forward route.
+ */
 async function startSmartProxy(targetPort: number): Promise<{ port: number; close(): Promise<void> }> {
-  const url = pathToFileURL(resolve(import.meta.dirname, '../../dist_ts/index.js')).href;
-  const mod = (await import(url)) as { SmartProxy?: SmartProxyCtor };
-  if (typeof mod.SmartProxy !== 'function') throw new Error('dist_ts/index.js does not export SmartProxy');
+  const file = process.env.BENCH_SMARTPROXY_MODULE ?? resolve(import.meta.dirname, '../../dist_ts/index.js');
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as { SmartProxy?: SmartProxyCtor };
+  if (typeof mod.SmartProxy !== 'function') throw new Error(`${file} does not export SmartProxy`);
   const port = await freePort();
   const proxy = new mod.SmartProxy({
     routes: [

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { ChildToParent, ParentToChild, ProxyKind } from './proxy-child.js';
 import { startHaproxyTcp } from './haproxy.js';
 import { procCpuMs } from './cpu.js';
+import { TSX_IMPORT } from './net-util.js';
 
 export interface IProxyUnderTest {
   name: string;
@@ -18,7 +19,7 @@ const CHILD = resolve(import.meta.dirname, 'proxy-child.ts');
 /** Forks proxy-child.ts (through tsx) running a pipe relay or SmartProxy in front of targetPort. */
 export function startNodeProxy(kind: ProxyKind, targetPort: number, name: string): Promise<IProxyUnderTest> {
   const child: ChildProcess = fork(CHILD, [JSON.stringify({ kind, targetPort })], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...TSX_IMPORT],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -37,7 +38,12 @@ export function startNodeProxy(kind: ProxyKind, targetPort: number, name: string
         }
       };
       child.on('message', onMsg);
-      if (msg.type !== 'stop' || child.connected) child.send(msg);
+      if (child.connected) child.send(msg);
+      else {
+        clearTimeout(timer);
+        child.off('message', onMsg);
+        reject(new Error(`${name}: proxy process is gone`));
+      }
     });
   return new Promise((resolveStart, rejectStart) => {
     const timer = setTimeout(() => {
