@@ -7,6 +7,7 @@
 import type { CompiledRoute } from './compile-route.js';
 import { DOMAIN_SCORE_EXACT, DOMAIN_SCORE_NONE, DOMAIN_SCORE_WILDCARD } from './matchers/domain.js';
 import type { Glob } from './matchers/glob.js';
+import { hashSegment } from './matchers/path.js';
 import { compareRoutes } from './selection.js';
 
 export interface Entry {
@@ -16,16 +17,35 @@ export interface Entry {
   readonly suffix: string | undefined;
   /** For glob entries. */
   readonly glob: Glob | undefined;
+  /** Position in the bucket's total order by the selection rule (higher wins): one compare, no route lookups. */
+  rank: number;
+  /** No criterion besides port and domain: nothing else to check. */
+  readonly simple: boolean;
+}
+
+/**
+ * A sorted candidate list. For request-phase lookups in long lists, `bySeg` splits the entries
+ * whose path starts with a literal segment by a hash of that segment; `rest` holds the others
+ * (no path, or a parameter/glob first). Connection-phase lookups ignore paths and use `all`.
+ */
+export interface EntryList {
+  readonly all: readonly Entry[];
+  readonly bySeg: ReadonlyMap<number, readonly Entry[]> | undefined;
+  readonly rest: readonly Entry[];
 }
 
 export interface Bucket {
   readonly routes: readonly CompiledRoute[];
-  readonly exact: ReadonlyMap<string, readonly Entry[]>;
-  readonly wild: ReadonlyMap<number, readonly Entry[]>;
-  readonly globs: readonly Entry[];
-  readonly plain: readonly Entry[];
+  readonly exact: ReadonlyMap<string, EntryList>;
+  readonly wild: ReadonlyMap<number, EntryList>;
+  readonly globs: EntryList;
+  readonly plain: EntryList;
   readonly needsSniff: boolean;
   readonly hasHttp: boolean;
+  /** Highest rank among wildcard / glob / domain-less entries: a better match found earlier skips them. */
+  readonly wildMaxRank: number;
+  readonly globMaxRank: number;
+  readonly plainMaxRank: number;
 }
 
 /** Hash of s read from its end, as the matcher computes it while walking a name right to left. */
@@ -37,6 +57,34 @@ export function hashSuffix(s: string): number {
 
 function byRule(a: Entry, b: Entry): number {
   return compareRoutes(b.route, b.domainScore, a.route, a.domainScore);
+}
+
+function entry(route: CompiledRoute, domainScore: number, suffix: string | undefined, glob: Glob | undefined): Entry {
+  const simple = route.path === undefined && route.headers === undefined && route.clientIp === undefined && route.tlsVersions === undefined;
+  return { route, domainScore, suffix, glob, rank: 0, simple };
+}
+
+/** Lists at least this long get the first-path-segment split. */
+const SPLIT_AT = 6;
+
+function toList(entries: Entry[]): EntryList {
+  entries.sort(byRule);
+  const keyed = entries.filter((e) => e.route.path?.firstSegment !== undefined);
+  if (entries.length < SPLIT_AT || keyed.length === 0) return { all: entries, bySeg: undefined, rest: entries };
+  const bySeg = new Map<number, Entry[]>();
+  const rest: Entry[] = [];
+  for (const e of entries) {
+    const seg = e.route.path?.firstSegment;
+    if (seg === undefined) rest.push(e);
+    else push(bySeg, hashSegment(seg), e);
+  }
+  return { all: entries, bySeg, rest };
+}
+
+function mapLists<K>(m: Map<K, Entry[]>): Map<K, EntryList> {
+  const out = new Map<K, EntryList>();
+  for (const [k, v] of m) out.set(k, toList(v));
+  return out;
 }
 
 function push<K>(map: Map<K, Entry[]>, key: K, e: Entry): void {
@@ -53,27 +101,34 @@ function buildBucket(routes: CompiledRoute[]): Bucket {
   for (const route of routes) {
     const d = route.domains;
     if (d === undefined) {
-      plain.push({ route, domainScore: DOMAIN_SCORE_NONE, suffix: undefined, glob: undefined });
+      plain.push(entry(route, DOMAIN_SCORE_NONE, undefined, undefined));
       continue;
     }
-    for (const name of new Set(d.exact)) push(exact, name, { route, domainScore: DOMAIN_SCORE_EXACT + name.length, suffix: undefined, glob: undefined });
+    for (const name of new Set(d.exact)) push(exact, name, entry(route, DOMAIN_SCORE_EXACT + name.length, undefined, undefined));
     for (const suffix of new Set(d.suffixes)) {
-      push(wild, hashSuffix(suffix), { route, domainScore: DOMAIN_SCORE_WILDCARD + suffix.length + 1, suffix, glob: undefined });
+      push(wild, hashSuffix(suffix), entry(route, DOMAIN_SCORE_WILDCARD + suffix.length + 1, suffix, undefined));
     }
-    for (const glob of d.globs) globs.push({ route, domainScore: DOMAIN_SCORE_WILDCARD + glob.literalLength, suffix: undefined, glob });
+    for (const glob of d.globs) globs.push(entry(route, DOMAIN_SCORE_WILDCARD + glob.literalLength, undefined, glob));
   }
-  for (const list of exact.values()) list.sort(byRule);
-  for (const list of wild.values()) list.sort(byRule);
-  globs.sort(byRule);
-  plain.sort(byRule);
+  const everything = [...plain, ...globs];
+  for (const l of exact.values()) everything.push(...l);
+  for (const l of wild.values()) everything.push(...l);
+  everything.sort(byRule);
+  everything.forEach((e, i) => (e.rank = everything.length - i));
+  let wildMaxRank = 0;
+  for (const l of wild.values()) for (const e of l) wildMaxRank = Math.max(wildMaxRank, e.rank);
+  const maxRank = (l: Entry[]): number => l.reduce((m, e) => Math.max(m, e.rank), 0);
   return {
     routes: Object.freeze(routes.slice()),
-    exact,
-    wild,
-    globs,
-    plain,
+    exact: mapLists(exact),
+    wild: mapLists(wild),
+    globs: toList(globs),
+    plain: toList(plain),
     needsSniff: routes.some((r) => r.needsSniff),
     hasHttp: routes.some((r) => r.layer === 'http'),
+    wildMaxRank,
+    globMaxRank: maxRank(globs),
+    plainMaxRank: maxRank(plain),
   };
 }
 

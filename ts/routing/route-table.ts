@@ -7,9 +7,9 @@ import { SmartProxyConfigError, configError } from '../core/errors.js';
 import type { ILogger, IRouteConfig, ISmartProxyOptions } from '../types.js';
 import { compileRoute, type CompiledRoute } from './compile-route.js';
 import { globMatch } from './matchers/glob.js';
-import type { PathMatch } from './matchers/path.js';
-import { buildPortIndex, type Bucket, type Entry, type PortIndex } from './route-index.js';
-import { MatchState, checkRest, compareRoutes, toResult, type MatchInput, type MatchResult } from './selection.js';
+import { firstSegmentHash, type PathMatch } from './matchers/path.js';
+import { buildPortIndex, type Bucket, type Entry, type EntryList, type PortIndex } from './route-index.js';
+import { MatchState, NO_PATH, checkRest, toResult, type MatchInput, type MatchResult } from './selection.js';
 import { checkSecurity, checkTarget } from './validate-route.js';
 import { isObj } from './validate-util.js';
 
@@ -28,7 +28,7 @@ const state = new MatchState();
 
 // best-so-far of one match() call (match is synchronous and not re-entrant)
 let bestRoute: CompiledRoute | undefined;
-let bestScore = 0;
+let bestRank = 0;
 let bestPm: PathMatch | undefined;
 
 function scan(list: readonly Entry[] | undefined, st: MatchState, kind: 0 | 1 | 2): void {
@@ -36,7 +36,7 @@ function scan(list: readonly Entry[] | undefined, st: MatchState, kind: 0 | 1 | 
   const domain = st.domain!;
   for (let i = 0; i < list.length; i++) {
     const e = list[i]!;
-    if (bestRoute !== undefined && compareRoutes(e.route, e.domainScore, bestRoute, bestScore) <= 0) return;
+    if (e.rank <= bestRank) return;
     if (kind === 1) {
       // wildcard list shares a hash: confirm the suffix and the label boundary
       const s = e.suffix!;
@@ -45,12 +45,23 @@ function scan(list: readonly Entry[] | undefined, st: MatchState, kind: 0 | 1 | 
     } else if (kind === 2 && !globMatch(e.glob!, domain, 0, domain.length)) {
       continue;
     }
-    const pm = checkRest(e.route, st);
+    const pm = e.simple ? NO_PATH : checkRest(e.route, st);
     if (pm === undefined) continue;
     bestRoute = e.route;
-    bestScore = e.domainScore;
+    bestRank = e.rank;
     bestPm = pm;
     return;
+  }
+}
+
+function scanList(list: EntryList | undefined, st: MatchState, kind: 0 | 1 | 2): void {
+  if (list === undefined) return;
+  const path = st.input.path;
+  if (list.bySeg !== undefined && st.input.phase === 'request' && path !== undefined) {
+    scan(list.bySeg.get(firstSegmentHash(path)), st, kind);
+    scan(list.rest, st, kind);
+  } else {
+    scan(list.all, st, kind);
   }
 }
 
@@ -80,23 +91,23 @@ export class RouteTable {
     const st = state;
     st.reset(input);
     bestRoute = undefined;
-    bestScore = 0;
+    bestRank = 0;
     bestPm = undefined;
     const domain = st.domain;
     if (domain !== undefined) {
-      scan(bucket.exact.get(domain), st, 0);
-      if (bucket.wild.size > 0) {
+      scanList(bucket.exact.get(domain), st, 0);
+      if (bucket.wildMaxRank > bestRank) {
         // walk the labels right to left; at each '.', h is the hash of what follows it
         let h = 0;
         for (let i = domain.length - 1; i > 0; i--) {
           const c = domain.charCodeAt(i);
-          if (c === 46) scan(bucket.wild.get(h), st, 1);
+          if (c === 46) scanList(bucket.wild.get(h), st, 1);
           h = (Math.imul(h, 31) + c) | 0;
         }
       }
-      if (bucket.globs.length > 0) scan(bucket.globs, st, 2);
+      if (bucket.globMaxRank > bestRank) scanList(bucket.globs, st, 2);
     }
-    scan(bucket.plain, st, 0);
+    if (bucket.plainMaxRank > bestRank) scanList(bucket.plain, st, 0);
     const route = bestRoute;
     if (route === undefined) return undefined;
     const result = toResult(route, bestPm!);

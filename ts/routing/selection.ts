@@ -65,7 +65,7 @@ export class MatchState {
   }
 }
 
-const NO_PATH: PathMatch = Object.freeze({ params: undefined, remainder: '' });
+export const NO_PATH: PathMatch = Object.freeze({ params: undefined, remainder: '' });
 
 /**
  * Checks the criteria other than port and domain. Returns the path match (NO_PATH when no path

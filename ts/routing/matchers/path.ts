@@ -17,6 +17,8 @@ export interface PathPattern {
   readonly pattern: string;
   /** Literal characters in the pattern: the specificity of a path match. */
   readonly literalLength: number;
+  /** The first path segment when it is literal (`api` for `/api/*`, `` for `/`): an index key. */
+  readonly firstSegment: string | undefined;
   match(path: string): PathMatch | undefined;
 }
 
@@ -66,15 +68,18 @@ export function compilePathPattern(p: string, fieldPath = 'path'): PathPattern {
       segments.push({ kind: 'lit', text: seg });
     }
   }
-  if (segments.every((s) => s.kind === 'lit')) return literalPattern(p, body, prefix, literalLength);
-  return segmentPattern(p, segments, prefix, literalLength);
+  const first = segments[0];
+  const firstSegment = first?.kind === 'lit' ? first.text : undefined;
+  if (segments.every((s) => s.kind === 'lit')) return literalPattern(p, body, prefix, literalLength, firstSegment);
+  return segmentPattern(p, segments, prefix, literalLength, firstSegment);
 }
 
-function literalPattern(pattern: string, literal: string, prefix: boolean, literalLength: number): PathPattern {
+function literalPattern(pattern: string, literal: string, prefix: boolean, literalLength: number, firstSegment: string | undefined): PathPattern {
   const ll = literal.length;
   return {
     pattern,
     literalLength,
+    firstSegment,
     match(path: string): PathMatch | undefined {
       const end = queryEnd(path);
       if (!prefix) return end === ll && path.startsWith(literal) ? EMPTY : undefined;
@@ -86,12 +91,13 @@ function literalPattern(pattern: string, literal: string, prefix: boolean, liter
   };
 }
 
-function segmentPattern(pattern: string, segments: Segment[], prefix: boolean, literalLength: number): PathPattern {
+function segmentPattern(pattern: string, segments: Segment[], prefix: boolean, literalLength: number, firstSegment: string | undefined): PathPattern {
   const n = segments.length;
   const spans = new Int32Array(n * 2); // start/end of each segment in the matched path
   return {
     pattern,
     literalLength,
+    firstSegment,
     match(path: string): PathMatch | undefined {
       const len = queryEnd(path);
       if (len === 0 || path.charCodeAt(0) !== 47) return undefined;
@@ -123,4 +129,26 @@ function segmentPattern(pattern: string, segments: Segment[], prefix: boolean, l
       return params === undefined && remainder === '' ? EMPTY : { params, remainder };
     },
   };
+}
+
+/**
+ * Hash of a request path's first segment (up to '/', '?' or the end), computed without
+ * allocating; equals hashSegment(firstSegment) of a pattern with that literal first segment.
+ * -1 when the path does not start with '/'.
+ */
+export function firstSegmentHash(path: string): number {
+  if (path.charCodeAt(0) !== 47) return -1;
+  let h = 7;
+  for (let i = 1; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 47 || c === 63) break;
+    h = (Math.imul(h, 31) + c) | 0;
+  }
+  return h;
+}
+
+export function hashSegment(segment: string): number {
+  let h = 7;
+  for (let i = 0; i < segment.length; i++) h = (Math.imul(h, 31) + segment.charCodeAt(i)) | 0;
+  return h;
 }
