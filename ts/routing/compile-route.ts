@@ -24,6 +24,8 @@ export interface CompiledRoute {
   readonly needsDomain: boolean;
   readonly allowIp: IpMatcher | undefined;
   readonly blockIp: IpMatcher | undefined;
+  /** security.maxConnections (defaults applied); 0 = unlimited. */
+  readonly maxConnections: number;
   /** Sorted, merged inclusive port ranges. */
   readonly ports: PortRanges;
   readonly domains: DomainMatcher | undefined;
@@ -111,6 +113,7 @@ export function compileRoute(raw: unknown, index: number, name: string, ctx: Rou
     needsDomain: domains !== undefined,
     allowIp,
     blockIp,
+    maxConnections: sec?.maxConnections ?? 0,
     ports,
     domains,
     path: pathPattern,
