@@ -1,1 +1,14 @@
-export * from './types.js'; export { SmartProxyError, SmartProxyConfigError } from './core/errors.js';
+/** Public exports only. */
+export * from './types.js';
+export { SmartProxy } from './smart-proxy.js';
+export { SmartProxyError, SmartProxyConfigError, type SmartProxyErrorCode } from './core/errors.js';
+export {
+  createHttpRoute,
+  createHttpsTerminateRoute,
+  createHttpsPassthroughRoute,
+  createHttpToHttpsRedirect,
+  createCompleteHttpsServer,
+  createLoadBalancerRoute,
+  createSocketHandlerRoute,
+} from './routing/route-helpers.js';
+export { SocketHandlers } from './handlers/socket-handlers.js';

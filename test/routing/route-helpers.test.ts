@@ -11,7 +11,7 @@ import {
   createLoadBalancerRoute,
   createSocketHandlerRoute,
 } from '../../ts/routing/index.js';
-import { parseRequestHead, renderLocation } from '../../ts/routing/redirect-handler.js';
+import { locationParts, renderLocation } from '../../ts/handlers/socket-handlers.js';
 import type { IRouteConfig, IRouteContext } from '../../ts/types.js';
 
 const target = { host: 'backend', port: 8080 };
@@ -80,22 +80,15 @@ describe('route helpers', () => {
   });
 });
 
-describe('redirect head parsing', () => {
-  const cases: Array<[string, ReturnType<typeof parseRequestHead>]> = [
-    ['GET /a/b?x=1 HTTP/1.1\r\nHost: Example.com:8080', { host: 'example.com', path: '/a/b', query: '?x=1' }],
-    ['GET / HTTP/1.0\r\nhost: [::1]:80', { host: '[::1]', path: '/', query: '' }],
-    ['GET http://proxy.example/p?q HTTP/1.1\r\nHost: other', { host: 'proxy.example', path: '/p', query: '?q' }],
-    ['GET /x HTTP/1.1', { host: undefined, path: '/x', query: '' }],
-    ['GET /x HTTP/1.1\r\nHost: evil.com\rX: y', { host: undefined, path: '/x', query: '' }],
-    ['garbage', undefined],
-    ['GET * HTTP/1.1', undefined],
-  ];
-  for (const [head, expected] of cases) test(JSON.stringify(head), () => assert.deepEqual(parseRequestHead(head), expected));
-  test('location rendering', () => {
-    const head = { host: 'a.com', path: '/p', query: '?q=1' };
-    assert.equal(renderLocation('https://{domain}{path}{query}', head, { port: 80 }), 'https://a.com/p?q=1');
-    assert.equal(renderLocation('https://{domain}:8443{path}{query}', { ...head, host: undefined }, { port: 80, domain: 'sni.com' }), 'https://sni.com:8443/p?q=1');
-    assert.equal(renderLocation('https://{domain}/', { ...head, host: undefined }, { port: 80 }), undefined);
+describe('redirect location rendering', () => {
+  test('templates', () => {
+    const parts = locationParts({ host: 'a.com:8080', path: '/p?q=1' }, { port: 80 });
+    assert.deepEqual(parts, { domain: 'a.com', path: '/p', query: '?q=1', port: 80 });
+    assert.equal(renderLocation('https://{domain}{path}{query}', parts), 'https://a.com/p?q=1');
+    const noHost = locationParts({ host: undefined, path: '/p?q=1' }, { port: 80, domain: 'sni.com' });
+    assert.equal(renderLocation('https://{domain}:8443{path}{query}', noHost), 'https://sni.com:8443/p?q=1');
+    assert.equal(renderLocation('https://{domain}/', locationParts({ host: undefined, path: '/' }, { port: 80 })), undefined);
+    assert.equal(renderLocation('https://x{path}:{port}', locationParts({ host: '[::1]:80', path: '/' }, { port: 81 })), 'https://x/:81');
   });
 });
 

@@ -95,7 +95,6 @@ export class ConnectionManager {
     record.inactivityLimit = limits.inactivity;
     record.lifetimeLimit = limits.lifetime;
     this.records.set(record.id, record);
-    this.deps.metrics.connectionOpened(record);
     return record;
   }
 
@@ -108,6 +107,8 @@ export class ConnectionManager {
     if (refusal) return refusal;
     record.countedForIp = true;
     this.countedTotal++;
+    // Metrics see the connection once its real client address is known and it is admitted.
+    this.deps.metrics.connectionOpened(record);
     return undefined;
   }
   private countedTotal = 0;

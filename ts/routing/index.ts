@@ -9,4 +9,3 @@ export { compilePorts, portsMatch, type PortRanges } from './matchers/port.js';
 export { compileHeaderMatcher, type HeaderMatcher } from './matchers/header.js';
 export { compileTlsVersions, TLS_VERSIONS } from './matchers/tls-version.js';
 export * from './route-helpers.js';
-export { httpRedirectHandler } from './redirect-handler.js';

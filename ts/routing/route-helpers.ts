@@ -5,7 +5,7 @@
  */
 import type * as net from 'node:net';
 import type { IRouteAction, IRouteConfig, IRouteContext, IRouteMatch, IRouteTarget, PortSpec } from '../types.js';
-import { httpRedirectHandler } from './redirect-handler.js';
+import { SocketHandlers } from '../handlers/socket-handlers.js';
 
 export type Domains = string | string[];
 
@@ -87,7 +87,7 @@ export interface RedirectRouteOptions extends RouteOptions {
 export function createHttpToHttpsRedirect(domains: Domains, options: RedirectRouteOptions = {}): IRouteConfig {
   const { port = 80, httpsPort = 443, status = 301, ...rest } = options;
   const template = httpsPort === 443 ? 'https://{domain}{path}{query}' : `https://{domain}:${httpsPort}{path}{query}`;
-  return build('http-redirect', domains, { ports: port }, { type: 'socket-handler', socketHandler: httpRedirectHandler(template, status) }, rest);
+  return build('http-redirect', domains, { ports: port }, { type: 'socket-handler', socketHandler: SocketHandlers.httpRedirect(template, status) }, rest);
 }
 
 /** [HTTPS terminate route, HTTP -> HTTPS redirect route]. */

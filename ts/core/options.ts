@@ -1,0 +1,209 @@
+/**
+ * Option defaults and validation. Routes themselves are validated by the route compiler;
+ * here every other field is checked for type and range, and unknown fields are refused.
+ */
+import { configError } from './errors.js';
+import { clampTimer } from './ticker.js';
+import type { IAcmeOptions, ILogger, IMetricsOptions, ISmartProxyOptions, IZombieOptions, ProxyProtocolVersion } from '../types.js';
+
+export interface ResolvedZombieOptions {
+  halfZombieGraceMs: number;
+  halfZombieGraceTlsMs: number;
+  stuckGraceMs: number;
+  stuckGraceTlsMs: number;
+}
+
+export interface ResolvedMetricsOptions {
+  enabled: boolean;
+  sampleIntervalMs: number;
+  retentionSeconds: number;
+  maxTrackedIPs: number;
+  prometheus: { port: number; path: string; host: string } | undefined;
+}
+
+export interface ResolvedOptions {
+  initialDataTimeout: number;
+  connectionTimeout: number;
+  socketTimeout: number;
+  inactivityTimeout: number;
+  maxConnectionLifetime: number;
+  keepAliveTreatment: 'standard' | 'extended' | 'immortal';
+  keepAliveInactivityMultiplier: number;
+  extendedKeepAliveLifetime: number;
+  keepAlive: boolean;
+  keepAliveInitialDelay: number;
+  inactivityCheckInterval: number;
+  gracefulShutdownTimeout: number;
+  maxConnectionsPerIP: number;
+  connectionRateLimitPerMinute: number;
+  maxConnections: number;
+  acceptProxyProtocol: boolean;
+  proxyIPs: string[];
+  sendProxyProtocol: ProxyProtocolVersion;
+  acme: IAcmeOptions | undefined;
+  certProvisionFunction: ISmartProxyOptions['certProvisionFunction'];
+  metrics: ResolvedMetricsOptions;
+  listenAddress: string | undefined;
+  logger: ILogger | undefined;
+  timeoutJitter: boolean;
+  zombie: ResolvedZombieOptions;
+  maxSniffBytes: number;
+  defaults: ISmartProxyOptions['defaults'];
+}
+
+type Check = (value: unknown, path: string) => void;
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function ms(allowZero = true): Check {
+  return (v, path) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+      throw configError(path, `${String(v)} is not a ${allowZero ? 'non-negative' : 'positive'} number of milliseconds`);
+    }
+  };
+}
+function count(v: unknown, path: string): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw configError(path, `${String(v)} is not a non-negative integer`);
+}
+function positive(v: unknown, path: string): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw configError(path, `${String(v)} is not a positive number`);
+}
+function bool(v: unknown, path: string): void {
+  if (typeof v !== 'boolean') throw configError(path, `${String(v)} is not a boolean`);
+}
+function str(v: unknown, path: string): void {
+  if (typeof v !== 'string' || v.length === 0) throw configError(path, `${String(v)} is not a non-empty string`);
+}
+function port(v: unknown, path: string): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) throw configError(path, `${String(v)} is not a port`);
+}
+function oneOf(...values: unknown[]): Check {
+  return (v, path) => {
+    if (!values.includes(v)) throw configError(path, `${String(v)} is not one of ${values.map(String).join(', ')}`);
+  };
+}
+function fn(v: unknown, path: string): void {
+  if (typeof v !== 'function') throw configError(path, 'is not a function');
+}
+function stringArray(v: unknown, path: string): void {
+  if (!Array.isArray(v)) throw configError(path, 'is not an array');
+  v.forEach((s, i) => str(s, `${path}[${i}]`));
+}
+function object(shape: Record<string, Check>, required: string[] = []): Check {
+  return (v, path) => {
+    if (!isObj(v)) throw configError(path, 'is not an object');
+    for (const key of Object.keys(v)) {
+      if (!(key in shape)) throw configError(`${path}.${key}`, 'is not a known option');
+      if (v[key] !== undefined) shape[key]!(v[key], `${path}.${key}`);
+    }
+    for (const key of required) if (v[key] === undefined) throw configError(`${path}.${key}`, 'is required');
+  };
+}
+function logger(v: unknown, path: string): void {
+  if (!isObj(v) && typeof v !== 'function') throw configError(path, 'is not a logger');
+  for (const m of ['info', 'warn', 'error', 'debug', 'child'] as const) {
+    if (typeof (v as Record<string, unknown>)[m] !== 'function') throw configError(path, `has no ${m}() method`);
+  }
+}
+
+const TOP_LEVEL: Record<string, Check> = {
+  routes: (v, path) => {
+    if (!Array.isArray(v)) throw configError(path, 'is not an array');
+  },
+  defaults: object({ target: (v, p) => { if (!isObj(v)) throw configError(p, 'is not an object'); }, security: (v, p) => { if (!isObj(v)) throw configError(p, 'is not an object'); }, preserveSourceIP: bool }),
+  initialDataTimeout: ms(false),
+  connectionTimeout: ms(false),
+  socketTimeout: ms(),
+  inactivityTimeout: ms(false),
+  maxConnectionLifetime: ms(false),
+  keepAliveTreatment: oneOf('standard', 'extended', 'immortal'),
+  keepAliveInactivityMultiplier: positive,
+  extendedKeepAliveLifetime: ms(false),
+  keepAlive: bool,
+  keepAliveInitialDelay: ms(),
+  inactivityCheckInterval: ms(false),
+  gracefulShutdownTimeout: ms(),
+  maxConnectionsPerIP: count,
+  connectionRateLimitPerMinute: count,
+  maxConnections: count,
+  acceptProxyProtocol: bool,
+  proxyIPs: stringArray,
+  sendProxyProtocol: oneOf(false, true, 'v1', 'v2'),
+  acme: object(
+    {
+      email: str,
+      directoryUrl: str,
+      port,
+      certificateStore: str,
+      renewThresholdDays: positive,
+      renewCheckIntervalHours: positive,
+      caCertificates: stringArray,
+      enabled: bool,
+      useProduction: bool,
+    },
+    ['email'],
+  ),
+  certProvisionFunction: fn,
+  metrics: object({
+    enabled: bool,
+    sampleIntervalMs: ms(false),
+    retentionSeconds: (v, p) => { count(v, p); if ((v as number) < 60) throw configError(p, `${String(v)} is below 60 seconds`); },
+    maxTrackedIPs: count,
+    prometheus: object({ port, path: str, host: str }, ['port']),
+  }),
+  listenAddress: str,
+  logger,
+  timeoutJitter: bool,
+  zombie: object({ halfZombieGraceMs: ms(), halfZombieGraceTlsMs: ms(), stuckGraceMs: ms(), stuckGraceTlsMs: ms() }),
+  maxSniffBytes: (v, p) => { count(v, p); if ((v as number) < 1024) throw configError(p, `${String(v)} is below 1024 bytes`); },
+};
+
+/** Validate every field (unknown ones included) and fill in the contract's defaults. */
+export function resolveOptions(options: ISmartProxyOptions): ResolvedOptions {
+  if (!isObj(options)) throw configError('options', 'is not an object');
+  object(TOP_LEVEL, ['routes'])(options, 'options');
+  const o = options;
+  const m: IMetricsOptions = o.metrics ?? {};
+  const z: IZombieOptions = o.zombie ?? {};
+  const sendProxy = o.sendProxyProtocol === true ? 'v1' : (o.sendProxyProtocol ?? false);
+  return {
+    initialDataTimeout: clampTimer(o.initialDataTimeout ?? 60_000),
+    connectionTimeout: clampTimer(o.connectionTimeout ?? 30_000),
+    socketTimeout: clampTimer(o.socketTimeout ?? 3_600_000),
+    inactivityTimeout: clampTimer(o.inactivityTimeout ?? 14_400_000),
+    maxConnectionLifetime: clampTimer(o.maxConnectionLifetime ?? 86_400_000),
+    keepAliveTreatment: o.keepAliveTreatment ?? 'extended',
+    keepAliveInactivityMultiplier: o.keepAliveInactivityMultiplier ?? 6,
+    extendedKeepAliveLifetime: clampTimer(o.extendedKeepAliveLifetime ?? 604_800_000),
+    keepAlive: o.keepAlive ?? true,
+    keepAliveInitialDelay: clampTimer(o.keepAliveInitialDelay ?? 10_000),
+    inactivityCheckInterval: Math.max(1, clampTimer(o.inactivityCheckInterval ?? 60_000)),
+    gracefulShutdownTimeout: clampTimer(o.gracefulShutdownTimeout ?? 30_000),
+    maxConnectionsPerIP: o.maxConnectionsPerIP ?? 100,
+    connectionRateLimitPerMinute: o.connectionRateLimitPerMinute ?? 300,
+    maxConnections: o.maxConnections ?? 0,
+    acceptProxyProtocol: o.acceptProxyProtocol ?? false,
+    proxyIPs: o.proxyIPs ?? [],
+    sendProxyProtocol: sendProxy,
+    acme: o.acme,
+    certProvisionFunction: o.certProvisionFunction,
+    metrics: {
+      enabled: m.enabled ?? true,
+      sampleIntervalMs: m.sampleIntervalMs ?? 1000,
+      retentionSeconds: m.retentionSeconds ?? 3600,
+      maxTrackedIPs: m.maxTrackedIPs ?? 1000,
+      prometheus: m.prometheus ? { port: m.prometheus.port, path: m.prometheus.path ?? '/metrics', host: m.prometheus.host ?? '127.0.0.1' } : undefined,
+    },
+    listenAddress: o.listenAddress,
+    logger: o.logger,
+    timeoutJitter: o.timeoutJitter ?? false,
+    zombie: {
+      halfZombieGraceMs: z.halfZombieGraceMs ?? 30_000,
+      halfZombieGraceTlsMs: z.halfZombieGraceTlsMs ?? 300_000,
+      stuckGraceMs: z.stuckGraceMs ?? 60_000,
+      stuckGraceTlsMs: z.stuckGraceTlsMs ?? 300_000,
+    },
+    maxSniffBytes: o.maxSniffBytes ?? 65_536,
+    defaults: o.defaults,
+  };
+}

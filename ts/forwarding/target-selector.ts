@@ -1,0 +1,85 @@
+import type { IRouteAction, IRouteContext } from '../types.js';
+
+const DOWN_MS = 10_000;
+
+/**
+ * Picks backends for one route: resolves host and port (values or functions), spreads load
+ * (round-robin, least-connections, ip-hash) and skips targets that just refused a connection
+ * (passive health: down for 10 s, unless every target is down).
+ */
+export class TargetSelector {
+  private rr = 0;
+  private readonly active = new Map<string, number>();
+  private readonly downUntil = new Map<string, number>();
+
+  constructor(private readonly action: IRouteAction) {}
+
+  /** Candidate hosts in the order to try them. */
+  hosts(ctx: IRouteContext, now: number): string[] {
+    const target = this.action.target;
+    if (!target) return [];
+    const raw = typeof target.host === 'function' ? target.host(ctx) : target.host;
+    const list = Array.isArray(raw) ? raw : [raw];
+    if (list.length <= 1) return list;
+    const healthy = list.filter((h) => (this.downUntil.get(h) ?? 0) <= now);
+    const pool = healthy.length > 0 ? healthy : list;
+    const first = this.pick(pool, ctx);
+    const rest = list.filter((h) => h !== first);
+    return [first, ...rest];
+  }
+
+  port(ctx: IRouteContext): number {
+    const p = this.action.target?.port;
+    if (p === 'preserve' || p === undefined) return ctx.port;
+    return typeof p === 'function' ? p(ctx) : p;
+  }
+
+  private pick(pool: string[], ctx: IRouteContext): string {
+    switch (this.action.loadBalancing?.algorithm) {
+      case 'least-connections': {
+        let best = pool[0]!;
+        let bestCount = Infinity;
+        for (const h of pool) {
+          const c = this.active.get(h) ?? 0;
+          if (c < bestCount) {
+            best = h;
+            bestCount = c;
+          }
+        }
+        return best;
+      }
+      case 'ip-hash':
+        return pool[hash(ctx.clientIp) % pool.length]!;
+      default:
+        return pool[this.rr++ % pool.length]!;
+    }
+  }
+
+  acquired(host: string): void {
+    this.active.set(host, (this.active.get(host) ?? 0) + 1);
+  }
+
+  released(host: string): void {
+    const n = (this.active.get(host) ?? 1) - 1;
+    if (n <= 0) this.active.delete(host);
+    else this.active.set(host, n);
+  }
+
+  failed(host: string, now: number): void {
+    this.downUntil.set(host, now + DOWN_MS);
+  }
+
+  succeeded(host: string): void {
+    this.downUntil.delete(host);
+  }
+}
+
+/** FNV-1a: stable across restarts, so ip-hash keeps a client on one backend. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

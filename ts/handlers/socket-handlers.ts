@@ -1,0 +1,131 @@
+/**
+ * Ready-made socket handlers (`SocketHandlers`), for `socket-handler` routes. The HTTP ones
+ * read one request head with the shared sniffer and HTTP head parser (bounded in size and
+ * time), answer, and close.
+ */
+import * as net from 'node:net';
+import { readUntilDecided } from '../listener/sniffer.js';
+import { sniffHttpRequest, hostWithoutPort, MAX_HTTP_HEAD_BYTES, type HttpSniffResult } from '../protocol/http-head.js';
+import type { IRouteContext } from '../types.js';
+
+export type SocketHandlerFn = (socket: net.Socket, ctx: IRouteContext) => void | Promise<void>;
+
+type HttpHead = Extract<HttpSniffResult, { kind: 'ok' }>;
+
+const REASONS: Record<number, string> = {
+  200: 'OK', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 307: 'Temporary Redirect',
+  308: 'Permanent Redirect', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout',
+  429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 502: 'Bad Gateway', 503: 'Service Unavailable',
+};
+
+const HEAD_TIMEOUT_MS = 10_000;
+
+/** Write a complete HTTP/1.1 response with `Connection: close` and end the socket. */
+export function writeHttpResponse(socket: net.Socket, status: number, headers: Record<string, string>, body = ''): void {
+  if (socket.destroyed) return;
+  const len = Buffer.byteLength(body);
+  let head = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Status'}\r\n`;
+  for (const [k, v] of Object.entries(headers)) {
+    if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) continue;
+    head += `${k}: ${v}\r\n`;
+  }
+  head += `Content-Length: ${len}\r\nConnection: close\r\n\r\n`;
+  socket.end(head + body);
+}
+
+/** Read one request head, then call `answer` (or answer 400/408/431 itself). */
+function withRequestHead(socket: net.Socket, answer: (head: HttpHead) => void): void {
+  socket.on('error', () => socket.destroy());
+  readUntilDecided(socket, undefined, sniffHttpRequest, { timeoutMs: HEAD_TIMEOUT_MS, maxBytes: MAX_HTTP_HEAD_BYTES + 1 }, (failure, result) => {
+    if (failure === 'closed') return void socket.destroy();
+    if (failure === 'timeout') return writeHttpResponse(socket, 408, {});
+    if (failure === 'too_large' || (result?.kind === 'invalid' && /exceeds/.test(result.reason))) return writeHttpResponse(socket, 431, {});
+    if (!result || result.kind !== 'ok') return writeHttpResponse(socket, 400, {});
+    answer(result);
+  });
+}
+
+export interface LocationParts {
+  domain: string | undefined;
+  path: string;
+  query: string;
+  port: number;
+}
+
+/** Split a request head into the parts a location template uses. */
+export function locationParts(head: Pick<HttpHead, 'host' | 'path'>, ctx: Pick<IRouteContext, 'domain' | 'port'>): LocationParts {
+  const target = head.path;
+  const q = target.indexOf('?');
+  return {
+    domain: head.host !== undefined ? hostWithoutPort(head.host) : ctx.domain,
+    path: q < 0 ? target : target.slice(0, q),
+    query: q < 0 ? '' : target.slice(q),
+    port: ctx.port,
+  };
+}
+
+/** `{domain}`, `{path}`, `{query}` (`?...` or empty), `{port}`; undefined when a domain is needed but unknown. */
+export function renderLocation(template: string, p: LocationParts): string | undefined {
+  if (p.domain === undefined && template.includes('{domain}')) return undefined;
+  return template.replace(/\{(domain|path|query|port)\}/g, (_, k: string) =>
+    k === 'domain' ? (p.domain ?? '') : k === 'path' ? p.path : k === 'query' ? p.query : String(p.port),
+  );
+}
+
+function httpRedirect(locationTemplate: string, status: 301 | 302 | 303 | 307 | 308 = 301): SocketHandlerFn {
+  return (socket, ctx) =>
+    withRequestHead(socket, (head) => {
+      const location = renderLocation(locationTemplate, locationParts(head, ctx));
+      if (location === undefined) writeHttpResponse(socket, 400, {});
+      else writeHttpResponse(socket, status, { Location: location });
+    });
+}
+
+function httpResponse(response: { statusCode: number; headers?: Record<string, string>; body?: string }): SocketHandlerFn {
+  return (socket) => withRequestHead(socket, () => writeHttpResponse(socket, response.statusCode, response.headers ?? {}, response.body ?? ''));
+}
+
+function httpBlock(statusCode = 403, message = 'Forbidden'): SocketHandlerFn {
+  return (socket) => withRequestHead(socket, () => writeHttpResponse(socket, statusCode, { 'Content-Type': 'text/plain' }, message));
+}
+
+function echo(): SocketHandlerFn {
+  return (socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.pipe(socket);
+  };
+}
+
+function block(message?: string): SocketHandlerFn {
+  return (socket) => {
+    socket.on('error', () => socket.destroy());
+    if (message) socket.end(message);
+    else socket.destroy();
+  };
+}
+
+/** Relay to host:port (a plain pipe with error handling). */
+function proxy(host: string, port: number): SocketHandlerFn {
+  return (socket) => {
+    const upstream = net.connect({ host, port, allowHalfOpen: true });
+    const stop = (): void => {
+      socket.destroy();
+      upstream.destroy();
+    };
+    socket.on('error', stop);
+    upstream.on('error', stop);
+    socket.pipe(upstream);
+    upstream.pipe(socket);
+  };
+}
+
+/** Ready-made handlers for socket-handler routes (each call returns a handler). */
+export const SocketHandlers = Object.freeze({
+  /** Echo every byte back. */
+  echo: echo(),
+  proxy,
+  block,
+  httpBlock,
+  httpRedirect,
+  httpResponse,
+});

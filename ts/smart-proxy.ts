@@ -1,0 +1,198 @@
+import { EventEmitter } from 'node:events';
+import { systemClock, type Clock } from './core/clock.js';
+import { SmartProxyError } from './core/errors.js';
+import { createDefaultLogger } from './core/logger.js';
+import { resolveOptions, type ResolvedOptions } from './core/options.js';
+import { Ticker } from './core/ticker.js';
+import { ConnectionManager } from './connection/connection-manager.js';
+import { Dispatcher } from './handlers/dispatcher.js';
+import { PortManager } from './listener/port-manager.js';
+import { MetricsCollector } from './metrics/metrics-collector.js';
+import { startPrometheusServer } from './metrics/prometheus-server.js';
+import { RouteManager, compileIpMatcher, type RouteTable } from './routing/index.js';
+import type { ILogger, IMetrics, IRouteConfig, ISmartProxyOptions } from './types.js';
+
+/** Test and embedding hooks that are not part of the options contract. */
+export interface SmartProxyInternals {
+  clock?: Clock;
+  ticker?: Ticker;
+}
+
+/**
+ * The facade: options -> components -> start / stop / updateRoutes. Holds no socket logic
+ * itself: listeners, the dispatcher, the connection manager and the metrics do the work.
+ */
+export class SmartProxy extends EventEmitter {
+  private readonly opts: ResolvedOptions;
+  private readonly logger: ILogger;
+  private readonly clock: Clock;
+  private readonly ticker: Ticker;
+  private readonly routes: RouteManager;
+  private readonly metrics: MetricsCollector;
+  private readonly cm: ConnectionManager;
+  private readonly ports: PortManager;
+  private readonly extraPorts = new Set<number>();
+  private prometheus: { close(): Promise<void> } | undefined;
+  private state: 'idle' | 'starting' | 'running' | 'stopping' = 'idle';
+
+  constructor(options: ISmartProxyOptions, internals: SmartProxyInternals = {}) {
+    super();
+    this.opts = resolveOptions(options);
+    this.logger = this.opts.logger ?? createDefaultLogger();
+    this.clock = internals.clock ?? systemClock;
+    this.ticker = internals.ticker ?? new Ticker(this.clock, { onError: (err) => this.logger.error({ err }, 'periodic task failed') });
+    this.routes = new RouteManager(options.routes, this.compileOptions());
+    const proxyIPs = this.opts.proxyIPs.length > 0 ? compileIpMatcher(this.opts.proxyIPs, 'options.proxyIPs') : undefined;
+    const m = this.opts.metrics;
+    this.metrics = new MetricsCollector({
+      clock: this.clock,
+      ticker: this.ticker,
+      enabled: m.enabled,
+      sampleIntervalMs: m.sampleIntervalMs,
+      retentionSeconds: m.retentionSeconds,
+      maxTrackedIPs: m.maxTrackedIPs,
+    });
+    this.cm = new ConnectionManager({
+      options: this.opts,
+      clock: this.clock,
+      ticker: this.ticker,
+      metrics: this.metrics,
+      logger: this.logger,
+      onBlocked: (info) => this.emitSafe('security:blocked', info),
+      onClosed: (r) =>
+        this.emitSafe('connection:close', {
+          connectionId: r.idText,
+          clientIp: r.clientIp,
+          port: r.localPort,
+          route: r.routeName,
+          bytesIn: r.bytesIn(),
+          bytesOut: r.bytesOut(),
+          durationMs: this.clock.now() - r.startTime,
+          clientReason: r.clientTermination,
+          backendReason: r.backendTermination,
+        }),
+    });
+    const dispatcher = new Dispatcher({
+      options: this.opts,
+      cm: this.cm,
+      clock: this.clock,
+      logger: this.logger,
+      table: () => this.routes.table,
+      proxyIPs,
+      requestServed: (route, ip) => this.metrics.requestServed(route, ip),
+      events: {
+        routeMiss: (info) => this.emitSafe('route:miss', info),
+        opened: (r) =>
+          this.emitSafe('connection:open', {
+            connectionId: r.idText,
+            clientIp: r.clientIp,
+            clientPort: r.clientPort,
+            port: r.localPort,
+            route: r.routeName,
+            sni: r.facts?.sni,
+          }),
+        protocolError: (r, what) => {
+          this.metrics.connectionRefused(what);
+          this.logger.debug({ conn: r.idText, clientIp: r.clientIp, what }, 'connection closed: protocol error');
+          this.emitSafe('connection:error', { connectionId: r.idText, clientIp: r.clientIp, port: r.localPort, reason: what });
+        },
+      },
+    });
+    this.ports = new PortManager(this.opts.listenAddress, dispatcher.onSocket, (err, port) =>
+      this.logger.error({ err, port }, 'listener error'),
+    );
+  }
+
+  private compileOptions(): { defaults: ResolvedOptions['defaults']; hasCertificateProvider: boolean; logger: ILogger } {
+    return {
+      defaults: this.opts.defaults,
+      hasCertificateProvider: this.opts.acme !== undefined || this.opts.certProvisionFunction !== undefined,
+      logger: this.logger,
+    };
+  }
+
+  /** Listeners never throw into the proxy: an 'error'-less emitter must not crash the host. */
+  private emitSafe(event: string, payload: unknown): void {
+    if (this.listenerCount(event) === 0) return;
+    try {
+      this.emit(event, payload);
+    } catch (err) {
+      this.logger.error({ err, event }, 'event listener threw');
+    }
+  }
+
+  private wantedPorts(table: RouteTable): Set<number> {
+    return new Set([...table.ports, ...this.extraPorts]);
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'idle') throw new SmartProxyError('SPX_ERR_ALREADY_STARTED', `start() called while ${this.state}`);
+    this.state = 'starting';
+    try {
+      this.cm.start();
+      this.metrics.start();
+      await this.ports.add(this.wantedPorts(this.routes.table));
+      const prom = this.opts.metrics.prometheus;
+      if (prom && this.opts.metrics.enabled) this.prometheus = await startPrometheusServer(this.metrics, prom);
+    } catch (err) {
+      await this.ports.closeAll();
+      this.cm.stop();
+      this.metrics.stop();
+      this.state = 'idle';
+      throw err;
+    }
+    this.state = 'running';
+    this.logger.info({ ports: this.ports.ports() }, 'SmartProxy started');
+  }
+
+  /** Stop accepting at once, wait up to gracefulShutdownTimeout for open connections, then destroy the rest. */
+  async stop(): Promise<void> {
+    if (this.state === 'idle' || this.state === 'stopping') return;
+    this.state = 'stopping';
+    await this.ports.closeAll();
+    await this.prometheus?.close();
+    this.prometheus = undefined;
+    await this.cm.drain(this.opts.gracefulShutdownTimeout);
+    this.cm.stop();
+    this.metrics.stop();
+    this.ticker.stop();
+    this.cm.resume();
+    this.state = 'idle';
+    this.logger.info('SmartProxy stopped');
+  }
+
+  /** Compile the whole new table first; only then swap it in and reconcile the listeners. */
+  async updateRoutes(routes: IRouteConfig[]): Promise<void> {
+    const next = this.routes.compile(routes);
+    if (this.state === 'running') await this.ports.add(this.wantedPorts(next));
+    this.routes.swap(next);
+    if (this.state === 'running') await this.ports.reconcile(this.wantedPorts(next));
+  }
+
+  async addListeningPort(port: number): Promise<void> {
+    this.extraPorts.add(port);
+    if (this.state === 'running') await this.ports.add([port]);
+  }
+
+  async removeListeningPort(port: number): Promise<void> {
+    this.extraPorts.delete(port);
+    await this.ports.remove(port);
+  }
+
+  getListeningPorts(): number[] {
+    return this.ports.ports();
+  }
+
+  getStats(): IMetrics {
+    return this.metrics.getStats();
+  }
+
+  getPrometheusMetrics(): Promise<string> {
+    return this.metrics.prometheusText();
+  }
+
+  /** Open connection records (for diagnostics and tests). */
+  get connectionCount(): number {
+    return this.cm.size;
+  }
+}
