@@ -195,4 +195,14 @@ export class SmartProxy extends EventEmitter {
   get connectionCount(): number {
     return this.cm.size;
   }
+
+  /** Internal bookkeeping sizes, for diagnostics and leak tests. */
+  getDiagnostics(): { connectionRecords: number; trackedIps: number; metricsTrackedIps: number; tickerTasks: number } {
+    return {
+      connectionRecords: this.cm.size,
+      trackedIps: this.cm.trackedIps,
+      metricsTrackedIps: this.metrics.trackedIpCount(),
+      tickerTasks: this.ticker.size,
+    };
+  }
 }
