@@ -1,0 +1,162 @@
+/**
+ * Cost of metrics on the L4 data path: the same SmartProxy forward route with
+ * `metrics.enabled` true vs false, measured in the same run, alternating the order per round.
+ * Each proxy runs in its own process; load generators in their own processes; backends here.
+ *   - small requests: autocannon over kept-alive connections, HTTP passed through at L4;
+ *   - bulk: one connection carrying BENCH_BULK_MB to a sink;
+ *   - new connections: connect + 1-byte echo + close (the per-connection hooks).
+ * Proxy CPU (user+system of the proxy process) is measured around each measurement.
+ * Prints markdown (scripts/run-bench.mjs collects it into docs/benchmarks.md).
+ *
+ * Knobs (env): BENCH_ROUNDS (3), BENCH_DURATION (s, 5), BENCH_WARMUP (s, 1), BENCH_CONNECTIONS (50),
+ * BENCH_BULK_MB (1024), BENCH_CONN_TOTAL (3000), BENCH_CONN_CONCURRENCY (50).
+ */
+import { startKeepAliveHttpBackend, startEchoBackend, startBulkSink } from './lib/backends.js';
+import { startConfiguredSmartProxy, type IConfiguredProxy } from './lib/options-proxy-process.js';
+import { runAutocannon, runConnRate, runBulk } from './lib/load.js';
+import { markdownTable, fmt } from './lib/report.js';
+
+const env = (k: string, d: number): number => {
+  const v = Number(process.env[k]);
+  return Number.isFinite(v) && v > 0 ? v : d;
+};
+const ROUNDS = env('BENCH_ROUNDS', 3);
+const DURATION = env('BENCH_DURATION', 5);
+const WARMUP = env('BENCH_WARMUP', 1);
+const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
+const BULK_BYTES = env('BENCH_BULK_MB', 1024) * 1024 * 1024;
+const CONN_TOTAL = env('BENCH_CONN_TOTAL', 3000);
+const CONN_CONCURRENCY = env('BENCH_CONN_CONCURRENCY', 50);
+
+type Variant = 'off' | 'on';
+const LABEL: Record<Variant, string> = { off: 'metrics.enabled: false', on: 'metrics.enabled: true (default)' };
+
+interface ISample {
+  rps: number;
+  cpuPerReqUs: number;
+  mibPerSec: number;
+  cpuPerGiBMs: number;
+  connPerSec: number;
+  cpuPerConnUs: number;
+}
+type Metric = keyof ISample;
+
+const samples: Record<Variant, ISample[]> = { off: [], on: [] };
+const notes: string[] = [];
+
+async function measure<T>(proxy: IConfiguredProxy, run: () => Promise<T>): Promise<{ r: T; cpuMs: number }> {
+  const c0 = await proxy.cpuMs();
+  const r = await run();
+  return { r, cpuMs: (await proxy.cpuMs()) - c0 };
+}
+
+async function oneRound(variant: Variant, ports: { http: number; echo: number; sink: number }): Promise<void> {
+  const options = { metrics: { enabled: variant === 'on' } };
+  const s: Partial<ISample> = {};
+  // One proxy per backend: the route target is fixed per child.
+  const web = await startConfiguredSmartProxy(ports.http, options, `${variant}/http`);
+  try {
+    const url = `http://127.0.0.1:${web.port}/`;
+    if (WARMUP > 0) await runAutocannon(url, { connections: CONNECTIONS, durationSec: WARMUP });
+    const { r, cpuMs } = await measure(web, () => runAutocannon(url, { connections: CONNECTIONS, durationSec: DURATION }));
+    s.rps = r.requestsPerSec;
+    s.cpuPerReqUs = (cpuMs * 1000) / Math.max(1, r.totalRequests);
+    if (r.errors || r.non2xx) notes.push(`${variant}: requests had ${r.errors} errors, ${r.non2xx} non-2xx`);
+    const st = await web.stats();
+    const counted = variant === 'on' ? st.requests > 0 && st.bytesIn > 0 : st.requests === 0 && st.bytesIn === 0;
+    if (!counted) notes.push(`${variant}: unexpected getStats() ${JSON.stringify(st)}`);
+  } finally {
+    await web.close();
+  }
+  const bulk = await startConfiguredSmartProxy(ports.sink, options, `${variant}/bulk`);
+  try {
+    const { r, cpuMs } = await measure(bulk, () => runBulk(bulk.port, BULK_BYTES));
+    s.mibPerSec = r.mibPerSecond;
+    s.cpuPerGiBMs = cpuMs / (BULK_BYTES / 1024 ** 3);
+    if (variant === 'on') {
+      const st = await bulk.stats();
+      if (st.bytesIn < BULK_BYTES) notes.push(`on: bulk counted ${st.bytesIn} of ${BULK_BYTES} bytes`);
+    }
+  } finally {
+    await bulk.close();
+  }
+  const echo = await startConfiguredSmartProxy(ports.echo, options, `${variant}/conn`);
+  try {
+    const { r, cpuMs } = await measure(echo, () => runConnRate(echo.port, CONN_TOTAL, CONN_CONCURRENCY));
+    s.connPerSec = r.perSecond;
+    s.cpuPerConnUs = (cpuMs * 1000) / Math.max(1, r.completed);
+    if (r.errors) notes.push(`${variant}: ${r.errors} of ${CONN_TOTAL} connections failed`);
+  } finally {
+    await echo.close();
+  }
+  samples[variant].push(s as ISample);
+}
+
+const median = (xs: number[]): number => {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
+};
+const med = (v: Variant, k: Metric): number => median(samples[v].map((s) => s[k]));
+/** Relative cost of metrics in percent: positive = metrics on is worse. */
+const cost = (k: Metric, higherIsBetter: boolean): string => {
+  const off = med('off', k);
+  const on = med('on', k);
+  const pct = higherIsBetter ? ((off - on) / off) * 100 : ((on - off) / off) * 100;
+  return `${pct >= 0 ? '+' : ''}${pct.toFixed(1)} %`;
+};
+
+async function main(): Promise<void> {
+  const http = await startKeepAliveHttpBackend();
+  const echo = await startEchoBackend();
+  const sink = await startBulkSink();
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      const order: Variant[] = i % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
+      for (const v of order) await oneRound(v, { http: http.port, echo: echo.port, sink: sink.port });
+    }
+  } finally {
+    await Promise.all([http.close(), echo.close(), sink.close()]);
+  }
+  const cols: Array<[string, Metric]> = [
+    ['req/s', 'rps'],
+    ['CPU µs/req', 'cpuPerReqUs'],
+    ['bulk MiB/s', 'mibPerSec'],
+    ['CPU ms/GiB', 'cpuPerGiBMs'],
+    ['new conn/s', 'connPerSec'],
+    ['CPU µs/conn', 'cpuPerConnUs'],
+  ];
+  const out: string[] = [
+    `Setup: one SmartProxy L4 forward route (bytes passed through unchanged), metrics on vs off, ${ROUNDS} rounds ` +
+      `alternating the order; each cell is the median over rounds. Small requests: autocannon, ${CONNECTIONS} kept-alive ` +
+      `connections, ${DURATION} s after ${WARMUP} s warm-up, tiny HTTP/1.1 response. Bulk: ${fmt(BULK_BYTES / 1048576)} MiB ` +
+      `through one connection to a sink. New connections: ${CONN_TOTAL} × (connect, 1-byte echo, close), ${CONN_CONCURRENCY} at ` +
+      `a time. Proxy CPU = user+system time of the proxy process during the measurement.`,
+    '',
+    markdownTable(
+      ['variant', ...cols.map((c) => c[0])],
+      (['off', 'on'] as const).map((v) => [LABEL[v], ...cols.map(([, k]) => fmt(med(v, k)))]),
+    ),
+    '',
+    'Cost of metrics (on vs off; positive = slower or more CPU with metrics):',
+    '',
+    markdownTable(
+      cols.map((c) => c[0]),
+      [cols.map(([, k]) => cost(k, k === 'rps' || k === 'mibPerSec' || k === 'connPerSec'))],
+    ),
+    '',
+    'Per round (off / on):',
+    '',
+    markdownTable(
+      ['round', ...cols.map((c) => c[0])],
+      samples.off.map((off, i) => [String(i + 1), ...cols.map(([, k]) => `${fmt(off[k])} / ${fmt(samples.on[i]?.[k])}`)]),
+    ),
+  ];
+  if (notes.length > 0) out.push('', 'Notes:', '', ...notes.map((n) => `- ${n}`));
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`metrics benchmark failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
