@@ -1,0 +1,36 @@
+/**
+ * One bounded call of the user's certProvisionFunction. Never throws: a rejection, a timeout,
+ * 'http01' (ACME is not available here) or a malformed answer becomes { ok: false, error }.
+ */
+import type { ISmartProxyOptions } from '../types.js';
+import type { PemPair } from './secure-context-cache.js';
+
+export type ProvisionFunction = NonNullable<ISmartProxyOptions['certProvisionFunction']>;
+export type ProvisionOutcome = { ok: true; pair: PemPair } | { ok: false; error: string };
+
+function isPair(v: unknown): v is PemPair {
+  if (v === null || typeof v !== 'object') return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.key === 'string' && typeof o.cert === 'string';
+}
+
+export async function provisionCertificate(fn: ProvisionFunction, domain: string, timeoutMs: number): Promise<ProvisionOutcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`certProvisionFunction('${domain}') did not settle within ${timeoutMs} ms`)), timeoutMs);
+    timer.unref();
+  });
+  try {
+    const answer: unknown = await Promise.race([Promise.resolve().then(() => fn(domain)), timeout]);
+    if (answer === 'http01') {
+      return { ok: false, error: `certProvisionFunction('${domain}') answered 'http01', but ACME is not available` };
+    }
+    if (!isPair(answer)) return { ok: false, error: `certProvisionFunction('${domain}') returned neither { key, cert } nor 'http01'` };
+    return { ok: true, pair: { key: answer.key, cert: answer.cert } };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { ok: false, error: `certProvisionFunction('${domain}') failed: ${message}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}

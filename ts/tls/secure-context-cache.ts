@@ -1,0 +1,92 @@
+/**
+ * One tls.SecureContext per certificate, keyed by a hash of its key and certificate PEM, so a
+ * route table rebuilt with the same certificates reuses the same contexts. Work is staged in a
+ * generation (reusing live entries, creating missing ones) and swapped in by commit(); entries
+ * the new generation does not use are dropped then, which keeps the cache bounded by the table.
+ */
+import { createHash } from 'node:crypto';
+import * as tls from 'node:tls';
+import { inspectCertificate, type CertInfo } from './cert-info.js';
+
+export interface PemPair {
+  key: string;
+  cert: string;
+}
+
+export interface CachedContext {
+  /** sha256 of key and certificate PEM. */
+  readonly id: string;
+  readonly context: tls.SecureContext;
+  readonly info: CertInfo;
+}
+
+/** TLS versions offered on terminated connections. */
+export const TLS_MIN_VERSION: tls.SecureVersion = 'TLSv1.2';
+export const TLS_MAX_VERSION: tls.SecureVersion = 'TLSv1.3';
+
+export function pairId(pair: PemPair): string {
+  return createHash('sha256').update(pair.key).update('\0').update(pair.cert).digest('hex');
+}
+
+/** Builds a context and inspects the certificate; throws when the PEM or the key does not load. */
+export function buildContext(pair: PemPair, id = pairId(pair)): CachedContext {
+  const info = inspectCertificate(pair.cert);
+  const context = tls.createSecureContext({
+    key: pair.key,
+    cert: pair.cert,
+    minVersion: TLS_MIN_VERSION,
+    maxVersion: TLS_MAX_VERSION,
+  });
+  return Object.freeze({ id, context, info });
+}
+
+export class ContextGeneration {
+  readonly #next = new Map<string, CachedContext>();
+
+  constructor(
+    private readonly live: ReadonlyMap<string, CachedContext>,
+    private readonly onCreate: () => void,
+  ) {}
+
+  /** The context for a pair: reused from the live cache or this generation, else built. Throws on bad PEM. */
+  get(pair: PemPair): CachedContext {
+    const id = pairId(pair);
+    let entry = this.#next.get(id) ?? this.live.get(id);
+    if (entry === undefined) {
+      entry = buildContext(pair, id);
+      this.onCreate();
+    }
+    this.#next.set(id, entry);
+    return entry;
+  }
+
+  /** @internal entries used by this generation */
+  entries(): ReadonlyMap<string, CachedContext> {
+    return this.#next;
+  }
+}
+
+export class SecureContextCache {
+  #live: ReadonlyMap<string, CachedContext> = new Map();
+  #created = 0;
+
+  /** Start building the next set of contexts; nothing changes until commit(). */
+  stage(): ContextGeneration {
+    return new ContextGeneration(this.#live, () => this.#created++);
+  }
+
+  /** Make a generation the live set (entries it did not use are released). */
+  commit(gen: ContextGeneration): void {
+    this.#live = new Map(gen.entries());
+  }
+
+  /** Contexts live now. */
+  get size(): number {
+    return this.#live.size;
+  }
+
+  /** Contexts built since this cache was created (reuse does not count). */
+  get created(): number {
+    return this.#created;
+  }
+}
