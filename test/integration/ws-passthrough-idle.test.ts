@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as https from 'node:https';
 import type * as net from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { startProxy, freePort } from './harness.js';
 import { testCert } from '../helpers/certs.js';
 import { delay } from '../helpers/leaks.js';
@@ -62,7 +62,10 @@ test('TLS passthrough WebSocket idle for 35 s still echoes (default timeouts)', 
   const closes: unknown[] = [];
   proxy.on('connection:close', (e: unknown) => closes.push(e));
 
-  const ws = new WebSocket(`wss://127.0.0.1:${port}/`, { ca: [cert.ca], servername: 'ws.example.com' });
+  // `servername` is passed on to tls.connect (SNI and the name the certificate is checked
+  // against); @types/ws's ClientOptions lacks it.
+  const options: ClientOptions & { servername: string } = { ca: [cert.ca], servername: 'ws.example.com' };
+  const ws = new WebSocket(`wss://127.0.0.1:${port}/`, options);
   let closedEarly: string | undefined;
   ws.on('error', (err) => (closedEarly ??= `error: ${err.message}`));
   ws.on('close', (code) => (closedEarly ??= `closed with ${code}`));
