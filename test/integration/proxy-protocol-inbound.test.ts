@@ -6,9 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as net from 'node:net';
+import * as tls from 'node:tls';
 import { startProxy, freePort } from './harness.js';
 import { connectTo, readAll, readUntil } from '../helpers/clients.js';
-import { startSinkServer } from '../helpers/backends.js';
+import { startSinkServer, startTlsServer } from '../helpers/backends.js';
+import { testCert } from '../helpers/certs.js';
 import { waitFor, delay } from '../helpers/leaks.js';
 import type { IRouteContext, ISmartProxyOptions } from '../../ts/index.js';
 
@@ -229,3 +231,90 @@ test(
     assert.equal(greeting.length, 10);
   },
 );
+
+test('v1 UNKNOWN, v2 with TLVs, v2 TCP6 carrying an IPv4-mapped source; dual-stack listener trusts 127.0.0.1', async (t) => {
+  const s = await setup(t, { listenAddress: '::' });
+  const unknown = await ask(s.port, Buffer.from('PROXY UNKNOWN\r\nu'));
+  assert.equal(unknown.first, `127.0.0.1 ${unknown.socket.localPort} 127.0.0.1`, 'UNKNOWN: the socket address is used');
+  // v2 TCP4 followed by two TLVs (ALPN "h2", NOOP of 3 bytes) inside the declared length.
+  const base = v2Tcp4([203, 0, 113, 7], [127, 0, 0, 1], 3000, s.port);
+  const tlvs = Buffer.from([0x01, 0x00, 0x02, 0x68, 0x32, 0x04, 0x00, 0x03, 0, 0, 0]);
+  const withTlv = Buffer.concat([base, tlvs]);
+  withTlv.writeUInt16BE(12 + tlvs.length, 14);
+  const a = await ask(s.port, Buffer.concat([withTlv, Buffer.from('after-tlv')]));
+  assert.equal(a.first, '203.0.113.7 3000 127.0.0.1');
+  assert.match(await a.until('after-tlv'), /\nafter-tlv$/, 'TLV bytes are not part of the payload');
+  const mapped = Buffer.from('00000000000000000000ffffcb007109', 'hex'); // ::ffff:203.0.113.9
+  const b = await ask(s.port, Buffer.concat([v2Tcp6(mapped, IP6_LOOP, 3001, s.port), Buffer.from('m')]));
+  assert.equal(b.first, '203.0.113.9 3001 ::1', 'an IPv4-mapped source is shown plain');
+  assert.deepEqual([...s.proxy.getStats().connections.byIP()].sort(), [['127.0.0.1', 1], ['203.0.113.7', 1], ['203.0.113.9', 1]]);
+  for (const x of [unknown, a, b]) x.socket.destroy();
+});
+
+test('a large payload in the same write as the header: echoed intact, counted exactly', async (t) => {
+  const s = await setup(t);
+  const header = v2Tcp4([203, 0, 113, 7], [127, 0, 0, 1], 5000, s.port);
+  const payload = Buffer.alloc(300_000, 0x41);
+  const c = await connectTo(s.port);
+  let got = 0;
+  c.on('data', (d: Buffer) => (got += d.length));
+  c.write(Buffer.concat([header, payload]));
+  const line = '203.0.113.7 5000 127.0.0.1\n'.length;
+  await waitFor(() => got >= line + payload.length, 5000);
+  c.destroy();
+  await waitFor(() => s.proxy.connectionCount === 0, 3000);
+  const stats = s.proxy.getStats();
+  assert.equal(stats.totals.bytesIn(), payload.length);
+  assert.equal(stats.totals.bytesOut(), line + payload.length);
+});
+
+test('a partial header: closed by initialDataTimeout, or cleaned up when the client leaves', async (t) => {
+  const s = await setup(t);
+  const c = await connectTo(s.port);
+  c.write('PROXY TCP4 203.0.');
+  const started = Date.now();
+  assert.equal((await readAll(c, { timeoutMs: 3000 })).length, 0);
+  assert.ok(Date.now() - started >= 900);
+  const d = await connectTo(s.port);
+  d.write(v2Tcp4([203, 0, 113, 7], [127, 0, 0, 1], 1, s.port).subarray(0, 20));
+  await waitFor(() => s.proxy.connectionCount === 1, 2000);
+  d.destroy();
+  await waitFor(() => s.proxy.connectionCount === 0, 2000);
+  assert.equal(s.seen.length, 0);
+  assert.equal(s.proxy.getStats().connections.total(), 0, 'never admitted, never counted as a connection');
+});
+
+test('header then TLS: SNI passthrough routes after the header; totals exclude the header exactly', async (t) => {
+  const cert = testCert('pp.example.com');
+  const backend = await startTlsServer({ ...cert, name: 'pp-tls' });
+  t.after(() => backend.close());
+  const port = await freePort();
+  const proxy = await startProxy(t, {
+    acceptProxyProtocol: true,
+    proxyIPs: ['127.0.0.1'],
+    initialDataTimeout: 2000,
+    routes: [
+      {
+        name: 'pp-pass',
+        match: { ports: port, domains: 'pp.example.com' },
+        action: { type: 'forward', target: { host: '127.0.0.1', port: backend.port }, tls: { mode: 'passthrough' } },
+      },
+    ],
+  });
+  const header = v1('203.0.113.7', '127.0.0.1', 6000, port);
+  const raw = await connectTo(port, { allowHalfOpen: true });
+  raw.write(header);
+  const secure = tls.connect({ socket: raw, servername: 'pp.example.com', ca: [cert.ca] });
+  secure.on('error', () => {});
+  const greeting = await readUntil(secure, (b) => b.includes(10), 3000);
+  assert.equal(greeting.toString(), 'pp-tls sni=pp.example.com\n');
+  assert.deepEqual([...proxy.getStats().connections.byIP()], [['203.0.113.7', 1]]);
+  const all = readAll(secure, { timeoutMs: 3000 });
+  secure.end('bye');
+  assert.equal((await all).toString(), 'bye');
+  if (!raw.closed) await new Promise((r) => raw.once('close', r));
+  await waitFor(() => proxy.connectionCount === 0, 3000);
+  const stats = proxy.getStats();
+  assert.equal(stats.totals.bytesIn(), raw.bytesWritten - header.length);
+  assert.equal(stats.totals.bytesOut(), raw.bytesRead);
+});
