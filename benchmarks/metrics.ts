@@ -97,14 +97,17 @@ const median = (xs: number[]): number => {
   const m = a.length >> 1;
   return a.length % 2 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
 };
+const higherIsBetter = (k: Metric): boolean => k === 'rps' || k === 'mibPerSec' || k === 'connPerSec';
 const med = (v: Variant, k: Metric): number => median(samples[v].map((s) => s[k]));
-/** Relative cost of metrics in percent: positive = metrics on is worse. */
-const cost = (k: Metric, higherIsBetter: boolean): string => {
-  const off = med('off', k);
-  const on = med('on', k);
-  const pct = higherIsBetter ? ((off - on) / off) * 100 : ((on - off) / off) * 100;
-  return `${pct >= 0 ? '+' : ''}${pct.toFixed(1)} %`;
-};
+const pctText = (pct: number): string => (Number.isFinite(pct) ? `${pct >= 0 ? '+' : ''}${pct.toFixed(1)} %` : 'n/a');
+/** Relative cost of metrics in percent (positive = metrics on is worse), from two values. */
+const costOf = (off: number, on: number, up: boolean): number =>
+  up ? ((off - on) / off) * 100 : ((on - off) / off) * 100;
+/** Cost from the medians of each variant. */
+const cost = (k: Metric, up: boolean): string => pctText(costOf(med('off', k), med('on', k), up));
+/** Median of the per-round paired costs (each round ran on and off back to back, so slow drift cancels). */
+const pairedCost = (k: Metric, up: boolean): string =>
+  pctText(median(samples.off.map((off, i) => costOf(off[k], samples.on[i]![k], up))));
 
 async function main(): Promise<void> {
   const http = await startKeepAliveHttpBackend();
@@ -141,8 +144,11 @@ async function main(): Promise<void> {
     'Cost of metrics (on vs off; positive = slower or more CPU with metrics):',
     '',
     markdownTable(
-      cols.map((c) => c[0]),
-      [cols.map(([, k]) => cost(k, k === 'rps' || k === 'mibPerSec' || k === 'connPerSec'))],
+      ['from', ...cols.map((c) => c[0])],
+      [
+        ['medians', ...cols.map(([, k]) => cost(k, higherIsBetter(k)))],
+        ['median of per-round pairs', ...cols.map(([, k]) => pairedCost(k, higherIsBetter(k)))],
+      ],
     ),
     '',
     'Per round (off / on):',
