@@ -286,7 +286,8 @@ function print(): void {
       `(connect, first bytes echoed end to end, then idle; ${OPEN_CONCURRENCY} being opened at a time). ` +
       `L4 forward: 1 byte first. TLS passthrough: a real 517-byte curl ClientHello (SNI ${HELLO_SNI}) is sniffed and routed. ` +
       `SmartProxy with metrics on (default), maxConnectionsPerIP 0, connectionRateLimitPerMinute 0. ` +
-      `${HELD.toLocaleString('en-US')} rather than 10,000: two sockets per connection in the proxy and a hard fd limit of 20,000.`,
+      `${HELD.toLocaleString('en-US')} rather than 10,000: two sockets per connection in the proxy and a hard fd limit of 20,000. ` +
+      `The open rate is indicative only: each target leaves ~20,000 loopback sockets in TIME_WAIT, which slows connect() for the targets after it.`,
     '',
   );
   const present = TARGETS.filter((t) => rows.has(t));
