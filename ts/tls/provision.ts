@@ -17,8 +17,8 @@ function isPair(v: unknown): v is PemPair {
 export async function provisionCertificate(fn: ProvisionFunction, domain: string, timeoutMs: number): Promise<ProvisionOutcome> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
+    // not unref'd: start() may be awaiting this with nothing else keeping the process alive
     timer = setTimeout(() => reject(new Error(`certProvisionFunction('${domain}') did not settle within ${timeoutMs} ms`)), timeoutMs);
-    timer.unref();
   });
   try {
     const answer: unknown = await Promise.race([Promise.resolve().then(() => fn(domain)), timeout]);

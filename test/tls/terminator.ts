@@ -1,0 +1,128 @@
+/**
+ * A minimal TLS-terminating echo server built from the proxy's own pieces, for tests of
+ * terminateTls and CertStore without the rest of the proxy: accept (paused) -> sniff the
+ * ClientHello -> match the route table -> terminateTls -> echo over the TLSSocket.
+ */
+import * as net from 'node:net';
+import type * as tls from 'node:tls';
+import type { TestContext } from 'node:test';
+import { ConnectionRecord } from '../../ts/connection/connection-record.js';
+import { terminateTls } from '../../ts/handlers/tls-terminate.js';
+import { readUntilDecided } from '../../ts/listener/sniffer.js';
+import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../../ts/protocol/client-hello.js';
+import { compileRoutes, type RouteTable } from '../../ts/routing/route-table.js';
+import { CertStore } from '../../ts/tls/cert-store.js';
+import type { ILogger, IRouteConfig, ISmartProxyOptions } from '../../ts/types.js';
+import { waitFor } from '../helpers/leaks.js';
+
+/** Port named in test routes (the table is matched with it, whatever port the server got). */
+export const ROUTE_PORT = 443;
+
+export const silentLogger: ILogger = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};
+
+export interface Terminator {
+  port: number;
+  store: CertStore;
+  table: () => RouteTable;
+  setTable(table: RouteTable): Promise<void>;
+  records: ConnectionRecord[];
+  /** Handshake failures reported by terminateTls (each cost its own connection only). */
+  failures: Error[];
+  secured: tls.TLSSocket[];
+  /** Resolves when every accepted raw socket has closed. */
+  allClosed(timeoutMs?: number): Promise<void>;
+}
+
+export function terminateRoute(name: string, domains: string | string[] | undefined, certificate: 'auto' | { key: string; cert: string }): IRouteConfig {
+  const match: IRouteConfig['match'] = { ports: ROUTE_PORT };
+  if (domains !== undefined) match.domains = domains;
+  if (certificate !== 'auto') certificate = { key: certificate.key, cert: certificate.cert };
+  return {
+    name,
+    match,
+    action: { type: 'forward', target: { host: '127.0.0.1', port: 9 }, tls: { mode: 'terminate', certificate } },
+  };
+}
+
+export function compile(routes: IRouteConfig[], provider = true): RouteTable {
+  return compileRoutes(routes, { hasCertificateProvider: provider });
+}
+
+export async function startTerminator(
+  t: TestContext,
+  routes: IRouteConfig[],
+  opts: {
+    handshakeTimeoutMs?: number;
+    certProvisionFunction?: ISmartProxyOptions['certProvisionFunction'];
+    /** 'echo' (default) writes every byte back; 'http' answers one request with `200 ok` and closes. */
+    respond?: 'echo' | 'http';
+  } = {},
+): Promise<Terminator> {
+  const store = new CertStore({ logger: silentLogger, certProvisionFunction: opts.certProvisionFunction });
+  let table = compile(routes);
+  await store.prepare(table);
+  const records: ConnectionRecord[] = [];
+  const failures: Error[] = [];
+  const secured: tls.TLSSocket[] = [];
+  const open = new Set<net.Socket>();
+  let nextId = 1;
+  const server = net.createServer({ pauseOnConnect: true }, (raw) => {
+    raw.on('error', () => {});
+    open.add(raw);
+    raw.once('close', () => open.delete(raw));
+    const record = new ConnectionRecord(nextId++, raw, raw.remoteAddress ?? '', raw.remotePort ?? 0, raw.localPort ?? 0, raw.localAddress ?? '', Date.now());
+    records.push(record);
+    readUntilDecided(raw, undefined, parseClientHello, { timeoutMs: 5000, maxBytes: MAX_CLIENT_HELLO_BYTES }, (failure, result, buffer) => {
+      if (failure !== undefined || result === undefined || result.kind !== 'ok') {
+        raw.destroy();
+        return;
+      }
+      record.facts = { isTls: true, sni: result.sni, tlsVersion: result.version, alpn: result.alpn, httpHost: undefined };
+      const m = table.match({ port: ROUTE_PORT, clientIp: record.clientIp, domain: result.sni, phase: 'connection' });
+      const route = m?.route ?? table.routes[0]!;
+      terminateTls(record, route, buffer, { certStore: store, logger: silentLogger, handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5000 }, (err, secure) => {
+        if (err !== undefined || secure === undefined) {
+          failures.push(err ?? new Error('no socket'));
+          raw.destroy();
+          return;
+        }
+        secured.push(secure);
+        if (opts.respond === 'http') {
+          secure.once('data', () => secure.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'));
+          secure.resume();
+          return;
+        }
+        secure.on('data', (d: Buffer) => secure.write(d));
+        secure.on('end', () => secure.end());
+      });
+    });
+  });
+  server.on('error', () => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    for (const s of open) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    store,
+    table: () => table,
+    async setTable(next) {
+      await store.prepare(next);
+      table = next;
+    },
+    records,
+    failures,
+    secured,
+    allClosed: (timeoutMs = 5000) => waitFor(() => open.size === 0, timeoutMs),
+  };
+}
