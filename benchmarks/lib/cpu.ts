@@ -1,5 +1,5 @@
 /** CPU time of a process in milliseconds (user + system). */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 let ticksPerSecond: number | undefined;
@@ -27,4 +27,38 @@ export function procCpuMs(pid: number): number {
 export function selfCpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
+}
+
+/** CPU ms of a process plus its direct children that are still running (e.g. nginx master + workers). */
+export function procTreeCpuMs(pid: number): number {
+  let total = procCpuMs(pid);
+  for (const child of childPids(pid)) {
+    try {
+      total += procCpuMs(child);
+    } catch {
+      // exited between listing and reading
+    }
+  }
+  return total;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    const list = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    if (list !== '') return list.split(/\s+/).map(Number);
+  } catch {
+    // kernel without CONFIG_PROC_CHILDREN: scan /proc below
+  }
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
 }

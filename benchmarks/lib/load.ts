@@ -38,6 +38,14 @@ export interface IAutocannonOptions {
   connections?: number;
   durationSec?: number;
   pipelining?: number;
+  /** HTTP method (default GET). */
+  method?: string;
+  /** Extra request headers, e.g. { host: 'bench.local' }. */
+  headers?: Record<string, string>;
+  /** A file whose content is sent as every request's body (autocannon -i). */
+  bodyFile?: string;
+  /** TLS SNI for https URLs (autocannon -s). */
+  servername?: string;
 }
 
 export interface IAutocannonResult {
@@ -66,8 +74,13 @@ function autocannonBin(): string {
 export async function runAutocannon(url: string, opts: IAutocannonOptions = {}): Promise<IAutocannonResult> {
   const c = opts.connections ?? 50;
   const d = opts.durationSec ?? 10;
+  const extra: string[] = [];
+  if (opts.method) extra.push('-m', opts.method);
+  for (const [k, v] of Object.entries(opts.headers ?? {})) extra.push('-H', `${k}=${v}`);
+  if (opts.bodyFile) extra.push('-i', opts.bodyFile);
+  if (opts.servername) extra.push('-s', opts.servername);
   const r = await runJsonChild<IAutocannonJson>(
-    [autocannonBin(), '-j', '-n', '-c', String(c), '-d', String(d), '-p', String(opts.pipelining ?? 1), url],
+    [autocannonBin(), '-j', '-n', '-c', String(c), '-d', String(d), '-p', String(opts.pipelining ?? 1), ...extra, url],
     (d + 30) * 1000,
   );
   return {

@@ -18,7 +18,15 @@ const CHILD = resolve(import.meta.dirname, 'proxy-child.ts');
 
 /** Forks proxy-child.ts (through tsx) running a pipe relay or SmartProxy in front of targetPort. */
 export function startNodeProxy(kind: ProxyKind, targetPort: number, name: string): Promise<IProxyUnderTest> {
-  const child: ChildProcess = fork(CHILD, [JSON.stringify({ kind, targetPort })], {
+  return forkProxyChild(CHILD, { kind, targetPort }, name);
+}
+
+/**
+ * Forks `childFile` (through tsx) with `config` as JSON in argv[2]; the child speaks the
+ * proxy-child.ts IPC protocol (ready / cpu / stop / error) and reports its own CPU time.
+ */
+export function forkProxyChild(childFile: string, config: object, name: string): Promise<IProxyUnderTest> {
+  const child: ChildProcess = fork(childFile, [JSON.stringify(config)], {
     execArgv: [...TSX_IMPORT],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
