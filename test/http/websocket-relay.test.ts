@@ -5,6 +5,9 @@ import { WebSocket, type RawData } from 'ws';
 import { pingedRelayCount, sweepPeriod } from '../../ts/http/websocket-relay.js';
 import { FrameTracker, encodeFrame, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, type CompletedFrame } from '../../ts/http/ws-frames.js';
 import {
+  closeOf,
+  connectWs,
+  nextMessage,
   rawWsClient,
   startRawBackend,
   startRelayHarness,
@@ -19,32 +22,6 @@ const MASK = Buffer.from([1, 2, 3, 4]);
 /** How late the shared sweeper may be for these limits. */
 const PERIOD = sweepPeriod(INTERVAL, TIMEOUT);
 const PERIOD_DEFAULT = sweepPeriod(INTERVAL, INTERVAL);
-
-async function connectWs(t: TestContext, url: string, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, ...options });
-  ws.on('error', () => {});
-  t.after(() => ws.terminate());
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  return ws;
-}
-
-function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no message in time')), 5000);
-    ws.once('message', (data: RawData, isBinary: boolean) => {
-      clearTimeout(timer);
-      resolve({ data: data as Buffer, isBinary });
-    });
-  });
-}
-
-function closeOf(ws: WebSocket): Promise<number> {
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve(-1);
-  return new Promise((resolve) => ws.once('close', (code: number) => resolve(code)));
-}
 
 function framesOf(bytes: Buffer): CompletedFrame[] {
   return new FrameTracker().feed(bytes);
@@ -375,6 +352,17 @@ describe('relayWebSocket with pings (manual clock and ticker)', () => {
     h.tick(INTERVAL * 3);
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.ok(client.received().equals(closeFrame), 'nothing after the Close frame');
+  });
+
+  test('an unframeable length from the backend closes both sides (ws_protocol_error)', { timeout: 15_000 }, async (t) => {
+    const backend = await startRawBackend(t);
+    const h = await startRelayHarness(t, { backendPort: backend.port, pingIntervalMs: INTERVAL, pingTimeoutMs: TIMEOUT });
+    const client = await rawWsClient(t, h.port);
+    const entry = await h.nextRelay();
+    const peer = await backend.nextPeer();
+    peer.socket.write(Buffer.from([0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 1, 0xaa]));
+    assert.equal(await entry.closed, 'ws_protocol_error');
+    await waitFor(() => client.ended, 'client sees the end');
   });
 
   test('all relays on one ticker share one sweeper task, removed with the last relay', { timeout: 15_000 }, async (t) => {

@@ -56,8 +56,9 @@ function register(ticker: Ticker, state: PingState): () => void {
   let sweeper = byPeriod.get(period);
   if (!sweeper) {
     const relays = new Set<PingState>();
+    // Deleting from a Set while iterating it is safe: a relay closed by its check is just skipped.
     const task = ticker.every(period, (now) => {
-      for (const relay of [...relays]) relay.check(now);
+      for (const relay of relays) relay.check(now);
     });
     sweeper = { relays, task };
     byPeriod.set(period, sweeper);

@@ -9,7 +9,7 @@
 import * as net from 'node:net';
 import * as http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { ManualClock } from '../../../ts/core/clock.js';
 import { Ticker } from '../../../ts/core/ticker.js';
 import { relayWebSocket, type WebSocketRelay } from '../../../ts/http/websocket-relay.js';
@@ -289,4 +289,30 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 500
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
+}
+
+export async function connectWs(t: TestContextLike, url: string, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
+  const ws = new WebSocket(url, { perMessageDeflate: false, ...options });
+  ws.on('error', () => {});
+  t.after(() => ws.terminate());
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  return ws;
+}
+
+export function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no message in time')), 5000);
+    ws.once('message', (data: RawData, isBinary: boolean) => {
+      clearTimeout(timer);
+      resolve({ data: data as Buffer, isBinary });
+    });
+  });
+}
+
+export function closeOf(ws: WebSocket): Promise<number> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve(-1);
+  return new Promise((resolve) => ws.once('close', (code: number) => resolve(code)));
 }
