@@ -96,6 +96,18 @@ describe('CertStore status', () => {
     );
   });
 
+  test('events across prepares: issued once, nothing when unchanged, renewed when the certificate changes', async () => {
+    const events: Array<[CertificateEventName, ICertificateEventInfo]> = [];
+    let pair = testCert('ev.test');
+    const s = store(async () => ({ key: pair.key, cert: pair.cert }), { events });
+    const table = compile([terminateRoute('ev', 'ev.test', 'auto')]);
+    await s.prepare(table);
+    await s.prepare(table);
+    pair = testCert(['ev.test', 'www.ev.test']);
+    await s.prepare(table);
+    assert.deepEqual(events.map(([e]) => e), ['certificate:issued', 'certificate:renewed']);
+  });
+
   const failing: Array<[string, ProvisionFn, RegExp]> = [
     ["'http01'", async () => 'http01', /answered 'http01'/],
     ['a rejection', async () => Promise.reject(new Error('boom')), /failed: boom/],

@@ -33,7 +33,8 @@ export interface ICertificateStatus {
   error?: string;
 }
 
-export type CertificateEventName = 'certificate:issued' | 'certificate:failed';
+/** issued: a route got a provisioned certificate it did not have; renewed: a different one replaced it; failed: an attempt failed. */
+export type CertificateEventName = 'certificate:issued' | 'certificate:renewed' | 'certificate:failed';
 
 export interface ICertificateEventInfo {
   routeName: string;
@@ -49,7 +50,7 @@ export interface CertStoreDeps {
   provisionTimeoutMs?: number;
   /** Wall clock for 'expired' (default Date.now). */
   now?: () => number;
-  /** Outcome of each provisioning attempt, after the new state is live. */
+  /** Provisioning outcomes, after the new state is live (an unchanged certificate raises none). */
   onEvent?: (event: CertificateEventName, info: ICertificateEventInfo) => void;
 }
 
@@ -171,7 +172,9 @@ export class CertStore {
           const entry = gen.get(outcome.pair);
           certs.set(route.name, { entry, domain, domains, source: 'provision', state: 'valid', error: undefined });
           sniCandidates.push({ value: entry, info: entry.info });
-          events.push(['certificate:issued', { routeName: route.name, domain, source: 'provision' }]);
+          const prev = this.#state.byRoute.get(route.name);
+          if (prev?.source !== 'provision') events.push(['certificate:issued', { routeName: route.name, domain, source: 'provision' }]);
+          else if (prev.entry.id !== entry.id) events.push(['certificate:renewed', { routeName: route.name, domain, source: 'provision' }]);
           continue;
         } catch (err) {
           error = `provisioned certificate does not load: ${(err as Error).message}`;
