@@ -11,6 +11,9 @@ import { MetricsCollector } from './metrics/metrics-collector.js';
 import { startPrometheusServer } from './metrics/prometheus-server.js';
 import { RouteManager, compileIpMatcher, type RouteTable } from './routing/index.js';
 import type { ILogger, IMetrics, IRouteConfig, ISmartProxyOptions } from './types.js';
+import type { ConnectionRecord } from './connection/connection-record.js';
+import { UpstreamPool } from './http/upstream-pool.js';
+import { CertStore, type ICertificateStatus } from './tls/cert-store.js';
 
 /** Test and embedding hooks that are not part of the options contract. */
 export interface SmartProxyInternals {
@@ -32,6 +35,8 @@ export class SmartProxy extends EventEmitter {
   private readonly cm: ConnectionManager;
   private readonly ports: PortManager;
   private readonly extraPorts = new Set<number>();
+  private readonly pool: UpstreamPool;
+  private readonly certStore: CertStore;
   private prometheus: { close(): Promise<void> } | undefined;
   private state: 'idle' | 'starting' | 'running' | 'stopping' = 'idle';
 
@@ -72,6 +77,21 @@ export class SmartProxy extends EventEmitter {
           backendReason: r.backendTermination,
         }),
     });
+    this.pool = new UpstreamPool({
+      clock: this.clock,
+      ticker: this.ticker,
+      connectTimeoutMs: this.opts.connectionTimeout,
+      keepAlive: this.opts.keepAlive,
+      keepAliveInitialDelay: this.opts.keepAliveInitialDelay,
+    });
+    this.certStore = new CertStore({ logger: this.logger, certProvisionFunction: this.opts.certProvisionFunction });
+    const protocolError = (r: ConnectionRecord, what: string): void => {
+      this.metrics.connectionRefused(what);
+      this.logger.debug({ conn: r.idText, clientIp: r.clientIp, what }, 'connection closed: protocol error');
+      this.emitSafe('connection:error', { connectionId: r.idText, clientIp: r.clientIp, port: r.localPort, reason: what });
+    };
+    const routeMiss = (info: { clientIp: string; port: number; domain: string | undefined; connectionId: string }): void => this.emitSafe('route:miss', info);
+    const requestServed = (route: string, ip: string): void => this.metrics.requestServed(route, ip);
     const dispatcher = new Dispatcher({
       options: this.opts,
       cm: this.cm,
@@ -79,9 +99,23 @@ export class SmartProxy extends EventEmitter {
       logger: this.logger,
       table: () => this.routes.table,
       proxyIPs,
-      requestServed: (route, ip) => this.metrics.requestServed(route, ip),
+      requestServed,
+      certStore: this.certStore,
+      http: {
+        options: this.opts,
+        cm: this.cm,
+        clock: this.clock,
+        ticker: this.ticker,
+        logger: this.logger,
+        pool: this.pool,
+        proxyIPs,
+        table: () => this.routes.table,
+        requestServed,
+        routeMiss: (r, domain) => routeMiss({ clientIp: r.clientIp, port: r.localPort, domain, connectionId: r.idText }),
+        protocolError,
+      },
       events: {
-        routeMiss: (info) => this.emitSafe('route:miss', info),
+        routeMiss,
         opened: (r) =>
           this.emitSafe('connection:open', {
             connectionId: r.idText,
@@ -91,11 +125,7 @@ export class SmartProxy extends EventEmitter {
             route: r.routeName,
             sni: r.facts?.sni,
           }),
-        protocolError: (r, what) => {
-          this.metrics.connectionRefused(what);
-          this.logger.debug({ conn: r.idText, clientIp: r.clientIp, what }, 'connection closed: protocol error');
-          this.emitSafe('connection:error', { connectionId: r.idText, clientIp: r.clientIp, port: r.localPort, reason: what });
-        },
+        protocolError,
       },
     });
     this.ports = new PortManager(this.opts.listenAddress, dispatcher.onSocket, (err, port) =>
@@ -129,6 +159,7 @@ export class SmartProxy extends EventEmitter {
     if (this.state !== 'idle') throw new SmartProxyError('SPX_ERR_ALREADY_STARTED', `start() called while ${this.state}`);
     this.state = 'starting';
     try {
+      await this.certStore.prepare(this.routes.table);
       this.cm.start();
       this.metrics.start();
       await this.ports.add(this.wantedPorts(this.routes.table));
@@ -153,6 +184,7 @@ export class SmartProxy extends EventEmitter {
     await this.prometheus?.close();
     this.prometheus = undefined;
     await this.cm.drain(this.opts.gracefulShutdownTimeout);
+    this.pool.closeAll();
     this.cm.stop();
     this.metrics.stop();
     this.ticker.stop();
@@ -164,7 +196,10 @@ export class SmartProxy extends EventEmitter {
   /** Compile the whole new table first; only then swap it in and reconcile the listeners. */
   async updateRoutes(routes: IRouteConfig[]): Promise<void> {
     const next = this.routes.compile(routes);
-    if (this.state === 'running') await this.ports.add(this.wantedPorts(next));
+    if (this.state === 'running') {
+      await this.certStore.prepare(next);
+      await this.ports.add(this.wantedPorts(next));
+    }
     this.routes.swap(next);
     if (this.state === 'running') await this.ports.reconcile(this.wantedPorts(next));
   }
@@ -185,6 +220,11 @@ export class SmartProxy extends EventEmitter {
 
   getStats(): IMetrics {
     return this.metrics.getStats();
+  }
+
+  /** Certificate state of a route's TLS termination (undefined for routes that terminate nothing). */
+  getCertificateStatus(routeName: string): ICertificateStatus | undefined {
+    return this.certStore.status(routeName);
   }
 
   getPrometheusMetrics(): Promise<string> {

@@ -229,7 +229,7 @@ describe('route ipAllowList / ipBlockList with an IPv4-mapped client (listen on 
 
 test(
   "a route-level refusal's 'security:blocked' names the route that refused",
-  { todo: 'ConnectionManager.refuse() reports record.routeName, which admitRoute() sets only on success' },
+  {},
   async (t) => {
     const backend = await startTcpEchoServer();
     t.after(() => backend.close());

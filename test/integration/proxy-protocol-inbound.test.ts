@@ -213,7 +213,7 @@ test('maxConnectionsPerIP applies to the address from the header, not to the tru
 
 test(
   'server-speaks-first backend: after a trusted header the backend greeting reaches the client without client bytes',
-  { todo: 'dispatcher.ts admitted() always sniffs first bytes when acceptProxyProtocol is on, so a header-only client waits for initialDataTimeout' },
+  {},
   async (t) => {
     const greeter = await startSinkServer({ sendOnConnect: 10 });
     t.after(() => greeter.close());

@@ -41,7 +41,7 @@ export interface ConnectionManagerDeps {
   ticker: Ticker;
   metrics: ConnectionMetricsSink;
   logger: ILogger;
-  onBlocked(info: { reason: RefusalReason; clientIp: string; port: number; route?: string }): void;
+  onBlocked(info: { reason: string; clientIp: string; port: number; route?: string }): void;
   onClosed(record: ConnectionRecord): void;
   random?: () => number;
 }
@@ -137,10 +137,15 @@ export class ConnectionManager {
   }
 
   /** Refuse: close at once, count, and report. */
-  refuse(record: ConnectionRecord, reason: RefusalReason): void {
-    this.deps.metrics.connectionRefused(reason);
-    this.deps.onBlocked({ reason, clientIp: record.clientIp, port: record.localPort, route: record.routeName });
+  refuse(record: ConnectionRecord, reason: RefusalReason, routeName?: string): void {
+    this.reportRefusal(record, reason, routeName);
     this.close(record, 'blocked', undefined);
+  }
+
+  /** Count and report a refusal whose answer the caller sends itself (HTTP 403/429). */
+  reportRefusal(record: ConnectionRecord, reason: RefusalReason | 'auth_failed' | 'request_rate_limit', routeName?: string): void {
+    this.deps.metrics.connectionRefused(reason);
+    this.deps.onBlocked({ reason, clientIp: record.clientIp, port: record.localPort, route: routeName ?? record.routeName });
   }
 
   /**
@@ -207,7 +212,7 @@ export class ConnectionManager {
           startTime: r.startTime,
           halfDeadSince: r.halfDeadSince,
           bytesFromClient: r.bytesIn(),
-          bytesToClient: r.bytesOut(),
+          bytesToClient: r.exemptFromStuckRule ? Math.max(1, r.bytesOut()) : r.bytesOut(),
         },
         now,
       );

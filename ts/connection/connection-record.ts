@@ -60,6 +60,10 @@ export class ConnectionRecord {
   clientTermination: TerminationReason | undefined = undefined;
   backendTermination: TerminationReason | undefined = undefined;
   closed = false;
+  /** HTTP sessions wait on slow backends legitimately: the "data in, nothing out" zombie rule does not apply. */
+  exemptFromStuckRule = false;
+  /** connection:open was emitted. */
+  announced = false;
   /** Counted against the per-IP limits (released exactly once). */
   countedForIp = false;
   /** Counted against its route's maxConnections (released exactly once). */

@@ -13,7 +13,11 @@ import { sniffFirstBytes, type FirstBytes } from './first-bytes.js';
 import { connectionContext } from './route-context.js';
 import { runSocketHandler } from './socket-handler.js';
 import { forwardConnection } from './forward.js';
-import { TargetSelector } from '../forwarding/target-selector.js';
+import { routeRuntime } from './route-runtime.js';
+import { terminateTls } from './tls-terminate.js';
+import type { CertStore } from '../tls/cert-store.js';
+import { serveHttp } from '../http/http-session.js';
+import type { HttpDeps } from '../http/http-deps.js';
 
 export interface DispatcherEvents {
   routeMiss(info: { clientIp: string; port: number; domain: string | undefined; connectionId: string }): void;
@@ -30,6 +34,8 @@ export interface DispatcherDeps {
   proxyIPs: IpMatcher | undefined;
   events: DispatcherEvents;
   requestServed(routeName: string, clientIp: string): void;
+  certStore: CertStore;
+  http: HttpDeps;
 }
 
 /**
@@ -38,8 +44,6 @@ export interface DispatcherDeps {
  * route on the port needs first bytes) -> route match -> route security -> handler.
  */
 export class Dispatcher {
-  private readonly selectors = new WeakMap<CompiledRoute, TargetSelector>();
-
   constructor(private readonly deps: DispatcherDeps) {}
 
   onSocket = (socket: net.Socket, port: number): void => {
@@ -60,7 +64,7 @@ export class Dispatcher {
     if (options.acceptProxyProtocol && this.deps.proxyIPs?.matches(clientIp)) {
       this.readProxyHeader(record);
     } else {
-      this.admitted(record, undefined);
+      this.admitted(record, undefined, false);
     }
   };
 
@@ -79,11 +83,17 @@ export class Dispatcher {
         record.destPort = result.destination.port;
       }
       const rest = buffer.subarray(result.headerLength);
-      this.admitted(record, rest.length > 0 ? rest : undefined);
+      this.admitted(record, rest.length > 0 ? rest : undefined, true);
     });
   }
 
-  private admitted(record: ConnectionRecord, pending: Buffer | undefined): void {
+  /**
+   * `trustedHeader`: the connection came from a trusted proxy with its PROXY header already
+   * read. Others are sniffed when acceptProxyProtocol is on, so a PROXY header from an
+   * untrusted peer is seen and refused (server-first protocols from such peers wait for
+   * initialDataTimeout on those ports).
+   */
+  private admitted(record: ConnectionRecord, pending: Buffer | undefined, trustedHeader: boolean): void {
     const { cm, options } = this.deps;
     const refusal = cm.admit(record);
     if (refusal) {
@@ -91,7 +101,7 @@ export class Dispatcher {
       return;
     }
     const table = this.deps.table();
-    if (!table.portNeedsSniff(record.localPort) && !options.acceptProxyProtocol) {
+    if (!table.portNeedsSniff(record.localPort) && (trustedHeader || !options.acceptProxyProtocol)) {
       this.route(record, table, pending);
       return;
     }
@@ -115,7 +125,14 @@ export class Dispatcher {
         return;
       }
       record.facts = factsOf(result);
-      this.route(record, this.deps.table(), buffer.length > 0 ? buffer : undefined);
+      const sniffed = buffer.length > 0 ? buffer : undefined;
+      const current = this.deps.table();
+      if (result.kind === 'http' && current.portHasHttpRoutes(record.localPort)) {
+        // Plain HTTP: every request is routed on its own by the HTTP layer.
+        this.startHttp(record, record.client, sniffed, false);
+        return;
+      }
+      this.route(record, current, sniffed);
     });
   }
 
@@ -138,31 +155,49 @@ export class Dispatcher {
     const route = match.route;
     const refusal: RefusalReason | undefined = cm.admitRoute(record, route);
     if (refusal) {
-      cm.refuse(record, refusal);
+      cm.refuse(record, refusal, route.name);
       return;
     }
-    const socket = record.client;
-    if (options.socketTimeout > 0) socket.setTimeout(options.socketTimeout, () => cm.close(record, 'socket_timeout', 'peer_closed'));
-    this.deps.events.opened(record);
+    this.announce(record);
+    if (facts?.isTls && (route.tlsMode === 'terminate' || route.tlsMode === 'terminate-and-reencrypt')) {
+      terminateTls(record, route, sniffed, { certStore: this.deps.certStore, logger, handshakeTimeoutMs: options.initialDataTimeout }, (err, secure) => {
+        if (err || !secure) {
+          this.protocolError(record, 'tls_handshake');
+          return;
+        }
+        this.startHttp(record, secure, undefined, true);
+      });
+      return;
+    }
+    if (route.layer === 'http' && !facts?.isTls) {
+      this.startHttp(record, record.client, sniffed, false);
+      return;
+    }
     const ctx = connectionContext(record, clock.now());
     const action = route.config.action;
-    if (route.layer === 'http' && (facts === undefined || !facts.isTls || route.tlsMode !== undefined)) {
-      logger.error({ conn: record.idText, route: route.name }, 'HTTP-level route reached but the HTTP layer is not available in this build');
-      cm.close(record, 'protocol_error', undefined);
-      return;
-    }
     this.deps.requestServed(route.name, record.clientIp);
     if (action.type === 'socket-handler') {
       runSocketHandler(record, route.config, ctx, sniffed, logger, () => cm.close(record, 'handler_error', undefined));
       return;
     }
-    let selector = this.selectors.get(route);
-    if (!selector) {
-      selector = new TargetSelector(action);
-      this.selectors.set(route, selector);
-    }
+    const selector = routeRuntime(route).selector;
     const sendProxy = action.sendProxyProtocol ?? options.sendProxyProtocol;
     forwardConnection({ options, cm, clock, logger }, record, selector, ctx, sendProxy, sniffed);
+  }
+
+  /** The connection is accepted for serving: OS-level idle limit, and the connection:open event (once). */
+  private announce(record: ConnectionRecord): void {
+    if (record.announced) return;
+    record.announced = true;
+    const { options, cm } = this.deps;
+    if (options.socketTimeout > 0) record.client.setTimeout(options.socketTimeout, () => cm.close(record, 'socket_timeout', 'peer_closed'));
+    this.deps.events.opened(record);
+  }
+
+  private startHttp(record: ConnectionRecord, stream: net.Socket, initial: Buffer | undefined, isTls: boolean): void {
+    record.exemptFromStuckRule = true;
+    this.announce(record);
+    serveHttp(record, stream, initial, isTls, this.deps.http);
   }
 
   private protocolError(record: ConnectionRecord, what: string): void {

@@ -46,6 +46,9 @@ export function sniffFirstBytes(buf: Buffer): FirstBytes {
       return { kind: 'http', host: h.host === undefined ? undefined : hostWithoutPort(h.host) };
     case 'need-more':
       return h;
+    case 'invalid':
+      // Looks like HTTP but is malformed: the HTTP layer answers 400 where there is one.
+      return { kind: 'http', host: undefined };
     default:
       return { kind: 'raw' };
   }

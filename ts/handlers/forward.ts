@@ -77,7 +77,11 @@ export function forwardConnection(
             buildProxyHeader(sendProxy, { ip: record.clientIp, port: record.clientPort }, { ip: record.destIp, port: record.destPort }),
           );
         }
-        pump(record, backend, sniffed, () => {
+        // Hand the sniffed bytes over once and drop this closure's reference, so a long-lived
+        // connection does not keep its ClientHello alive.
+        const initial = sniffed;
+        sniffed = undefined;
+        pump(record, backend, initial, () => {
           selector.released(host);
           cm.finalize(record);
         });

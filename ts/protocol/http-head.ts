@@ -22,6 +22,10 @@ export type HttpSniffResult =
       httpVersion: '1.0' | '1.1';
       /** Bytes up to and including the blank line that ends the head. */
       headLength: number;
+      /** The request target exactly as sent. */
+      target: string;
+      /** Header lines as sent: [name, value, name, value, ...] (values trimmed), like Node's rawHeaders. */
+      headers: string[];
     };
 
 /** Cap on a request head, matching Node's default --max-http-header-size. */
@@ -79,22 +83,8 @@ function sniff(buf: Buffer): HttpSniffResult {
   if (mlen < 0) return NOT_HTTP;
   if (mlen === 0) return NEED_MORE;
 
-  const scanEnd = Math.min(buf.length, MAX_HTTP_HEAD_BYTES);
-  let headEnd = -1;
-  for (let i = mlen; i < scanEnd; i++) {
-    const c = buf[i]!;
-    if (c === 0x0a) {
-      if (buf[i - 1] !== 0x0d) return invalid('bare LF in request head');
-      if (i >= 3 && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) {
-        headEnd = i + 1;
-        break;
-      }
-    } else if (c === 0x0d) {
-      if (i + 1 < buf.length && buf[i + 1] !== 0x0a) return invalid('bare CR in request head');
-    } else if (c === 0x00 || c === 0x7f || (c < 0x20 && c !== 0x09)) {
-      return invalid('control byte in request head');
-    }
-  }
+  const headEnd = findHeadEnd(buf, mlen, MAX_HTTP_HEAD_BYTES);
+  if (headEnd < -1) return invalid(`${HEAD_ERRORS[headEnd]} in request head`);
   if (headEnd === -1) {
     return buf.length >= MAX_HTTP_HEAD_BYTES ? invalid(`request head exceeds ${MAX_HTTP_HEAD_BYTES} bytes`) : NEED_MORE;
   }
@@ -118,17 +108,15 @@ function sniff(buf: Buffer): HttpSniffResult {
   else if (versionText === 'HTTP/1.0') httpVersion = '1.0';
   else return invalid(`unsupported protocol version ${JSON.stringify(versionText.slice(0, 16))}`);
 
+  const headers: string[] = [];
+  const bad = parseHeaderLines(lines, headers);
+  if (bad) return invalid(bad);
   let hostHeader: string | undefined;
-  for (let li = 1; li < lines.length; li++) {
-    const line = lines[li]!;
-    if (line.length === 0) return invalid('empty header line');
-    if (line.charCodeAt(0) === 0x20 || line.charCodeAt(0) === 0x09) return invalid('obsolete line folding');
-    const colon = line.indexOf(':');
-    if (colon <= 0) return invalid('header line without a name');
-    for (let i = 0; i < colon; i++) if (!isTchar(line.charCodeAt(i))) return invalid('bad byte in header name');
-    if (colon === 4 && line.slice(0, 4).toLowerCase() === 'host') {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
       if (hostHeader !== undefined) return invalid('more than one Host header');
-      hostHeader = line.slice(5).trim().toLowerCase();
+      hostHeader = headers[i + 1]!.toLowerCase();
     }
   }
 
@@ -151,7 +139,69 @@ function sniff(buf: Buffer): HttpSniffResult {
   } else if (target !== '*' && target.charCodeAt(0) !== 0x2f) {
     return invalid('request target is not origin-form');
   }
-  return { kind: 'ok', method, host, path, httpVersion, headLength: headEnd };
+  return { kind: 'ok', method, host, path, httpVersion, headLength: headEnd, target, headers };
+}
+
+/** Validate header lines (from index 1) and collect [name, value, ...]; returns a reason when malformed. */
+function parseHeaderLines(lines: string[], out: string[]): string | undefined {
+  for (let li = 1; li < lines.length; li++) {
+    const line = lines[li]!;
+    if (line.length === 0) return 'empty header line';
+    const c0 = line.charCodeAt(0);
+    if (c0 === 0x20 || c0 === 0x09) return 'obsolete line folding';
+    const colon = line.indexOf(':');
+    if (colon <= 0) return 'header line without a name';
+    for (let i = 0; i < colon; i++) if (!isTchar(line.charCodeAt(i))) return 'bad byte in header name';
+    out.push(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return undefined;
+}
+
+/** Find the end of a head (index just past CRLF CRLF) from `start`; -1 when incomplete; HEAD_ERRORS keys on bad bytes. */
+const HEAD_ERRORS: Record<number, string> = { [-2]: 'bare LF', [-3]: 'bare CR', [-4]: 'control byte' };
+
+function findHeadEnd(buf: Buffer, start: number, limit: number): number {
+  const end = Math.min(buf.length, limit);
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 0x0a) {
+      if (buf[i - 1] !== 0x0d) return -2;
+      if (i >= 3 && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) return i + 1;
+    } else if (c === 0x0d) {
+      if (i + 1 < buf.length && buf[i + 1] !== 0x0a) return -3;
+    } else if (c === 0x00 || c === 0x7f || (c < 0x20 && c !== 0x09)) {
+      return -4;
+    }
+  }
+  return -1;
+}
+
+export type HttpResponseHeadResult =
+  | { kind: 'need-more' }
+  | { kind: 'invalid'; reason: string }
+  | { kind: 'ok'; status: number; reason: string; httpVersion: '1.0' | '1.1'; headers: string[]; headLength: number };
+
+/** Parse an HTTP/1.x response head (status line and headers) at the start of `buf`. Never throws. */
+export function parseResponseHead(buf: Buffer): HttpResponseHeadResult {
+  try {
+    if (buf.length === 0) return NEED_MORE as HttpResponseHeadResult;
+    const headEnd = findHeadEnd(buf, 0, MAX_HTTP_HEAD_BYTES);
+    if (headEnd < -1) return { kind: 'invalid', reason: `${HEAD_ERRORS[headEnd]} in response head` };
+    if (headEnd === -1) {
+      return buf.length >= MAX_HTTP_HEAD_BYTES
+        ? { kind: 'invalid', reason: `response head exceeds ${MAX_HTTP_HEAD_BYTES} bytes` }
+        : (NEED_MORE as HttpResponseHeadResult);
+    }
+    const lines = buf.toString('latin1', 0, headEnd - 4).split('\r\n');
+    const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0]!);
+    if (!m) return { kind: 'invalid', reason: 'malformed status line' };
+    const headers: string[] = [];
+    const bad = parseHeaderLines(lines, headers);
+    if (bad) return { kind: 'invalid', reason: bad };
+    return { kind: 'ok', status: Number(m[2]), reason: m[3] ?? '', httpVersion: m[1] === '1' ? '1.1' : '1.0', headers, headLength: headEnd };
+  } catch {
+    return { kind: 'invalid', reason: 'internal parser error' };
+  }
 }
 
 /** 'example.com:8080' -> 'example.com'; '[::1]:443' -> '::1'; '[::1]' -> '::1'; '::1' -> '::1'. */

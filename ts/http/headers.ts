@@ -1,0 +1,148 @@
+/**
+ * Header passes for proxied messages: hop-by-hop removal (including the names a
+ * Connection header lists), X-Forwarded-*, and route header rules. Works on flat
+ * [name, value, ...] lists as parsed; names compared case-insensitively.
+ */
+import { compileTemplate, type CompiledTemplate, type TemplateVars } from './templates.js';
+
+/** RFC 9110 7.6.1 hop-by-hop fields, plus the de-facto ones. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+
+/** Lower-cased names listed in Connection headers, and whether close / upgrade were asked for. */
+export interface ConnectionTokens {
+  close: boolean;
+  keepAlive: boolean;
+  upgrade: boolean;
+  listed: Set<string> | undefined;
+}
+
+export function connectionTokens(headers: readonly string[]): ConnectionTokens {
+  let close = false;
+  let keepAlive = false;
+  let upgrade = false;
+  let listed: Set<string> | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
+    for (const raw of headers[i + 1]!.split(',')) {
+      const t = raw.trim().toLowerCase();
+      if (t === '') continue;
+      if (t === 'close') close = true;
+      else if (t === 'keep-alive') keepAlive = true;
+      else if (t === 'upgrade') upgrade = true;
+      else (listed ??= new Set()).add(t);
+    }
+  }
+  return { close, keepAlive, upgrade, listed };
+}
+
+export function headerValue(headers: readonly string[], lowerName: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return headers[i + 1];
+  }
+  return undefined;
+}
+
+/** Headers as a lower-cased record for matchers and user code (repeated names joined by ', '). */
+export function headerRecord(headers: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < headers.length; i += 2) {
+    const k = headers[i]!.toLowerCase();
+    const prev = out[k];
+    out[k] = prev === undefined ? headers[i + 1]! : `${prev}, ${headers[i + 1]!}`;
+  }
+  return out;
+}
+
+export interface HeaderRules {
+  /** Lower-cased names the rules set (they replace incoming values). */
+  readonly names: ReadonlySet<string>;
+  readonly rules: ReadonlyArray<{ name: string; value: CompiledTemplate }>;
+}
+
+export function compileHeaderRules(rules: Record<string, string> | undefined): HeaderRules | undefined {
+  if (!rules || Object.keys(rules).length === 0) return undefined;
+  const list = Object.entries(rules).map(([name, value]) => ({ name, value: compileTemplate(value) }));
+  return { names: new Set(list.map((r) => r.name.toLowerCase())), rules: list };
+}
+
+export interface ForwardedInfo {
+  /** The value for X-Forwarded-For (already decided: appended or replaced). */
+  xff: string;
+  proto: 'http' | 'https';
+  /** The client's Host verbatim, port included (undefined when it sent none). */
+  host: string | undefined;
+  port: number;
+}
+
+const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port']);
+
+/**
+ * The request head for the backend: request line, the client's headers minus hop-by-hop
+ * and the ones this proxy sets, X-Forwarded-*, route rules, and for upgrades
+ * `Connection: Upgrade` with the client's Upgrade header.
+ */
+export function buildRequestHead(
+  method: string,
+  target: string,
+  headers: readonly string[],
+  tokens: ConnectionTokens,
+  fwd: ForwardedInfo,
+  rules: HeaderRules | undefined,
+  vars: TemplateVars | undefined,
+  isUpgrade: boolean,
+): string {
+  let out = `${method} ${target} HTTP/1.1\r\n`;
+  let upgradeValue: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'upgrade') upgradeValue = headers[i + 1];
+      continue;
+    }
+    if (FORWARDED.has(lower)) continue;
+    if (tokens.listed?.has(lower)) continue;
+    if (rules?.names.has(lower)) continue;
+    out += `${name}: ${headers[i + 1]!}\r\n`;
+  }
+  out += `X-Forwarded-For: ${fwd.xff}\r\nX-Forwarded-Proto: ${fwd.proto}\r\n`;
+  if (fwd.host !== undefined) out += `X-Forwarded-Host: ${fwd.host}\r\n`;
+  out += `X-Forwarded-Port: ${fwd.port}\r\n`;
+  if (rules && vars) for (const r of rules.rules) out += `${r.name}: ${r.value.render(vars)}\r\n`;
+  if (isUpgrade && upgradeValue !== undefined) out += `Connection: Upgrade\r\nUpgrade: ${upgradeValue}\r\n`;
+  return `${out}\r\n`;
+}
+
+/** The response head for the client: status line, headers minus hop-by-hop, route rules, Connection. */
+export function buildResponseHead(
+  status: number,
+  reason: string,
+  headers: readonly string[],
+  rules: HeaderRules | undefined,
+  vars: TemplateVars | undefined,
+  closeClient: boolean,
+  isUpgrade: boolean,
+  clientIsHttp10: boolean,
+): string {
+  let out = `HTTP/1.1 ${status} ${reason}\r\n`;
+  const tokens = connectionTokens(headers);
+  let upgradeValue: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'upgrade') upgradeValue = headers[i + 1];
+      continue;
+    }
+    if (tokens.listed?.has(lower)) continue;
+    if (rules?.names.has(lower)) continue;
+    out += `${name}: ${headers[i + 1]!}\r\n`;
+  }
+  if (rules && vars) for (const r of rules.rules) out += `${r.name}: ${r.value.render(vars)}\r\n`;
+  if (isUpgrade) out += `Connection: Upgrade\r\nUpgrade: ${upgradeValue ?? 'websocket'}\r\n`;
+  else if (closeClient) out += 'Connection: close\r\n';
+  else if (clientIsHttp10) out += 'Connection: keep-alive\r\n';
+  return `${out}\r\n`;
+}

@@ -1,0 +1,516 @@
+/**
+ * One client connection at the HTTP level. Parses request heads only; bodies are relayed
+ * with their framing, never buffered. Each request is routed on its own (Host, path,
+ * headers), checked (route IP lists, connection limits, Basic auth, rate limit) and sent
+ * over a keep-alive upstream socket; the response head is rewritten and its body relayed
+ * the same way. Requests on one connection are served in order (pipelined ones wait).
+ */
+import type * as net from 'node:net';
+import type * as tls from 'node:tls';
+import type { ConnectionRecord } from '../connection/connection-record.js';
+import { sniffHttpRequest, hostWithoutPort, parseResponseHead, MAX_HTTP_HEAD_BYTES } from '../protocol/http-head.js';
+import type { IRouteContext } from '../types.js';
+import type { CompiledRoute, MatchResult } from '../routing/index.js';
+import { routeRuntime, type RouteRuntime } from '../handlers/route-runtime.js';
+import { BodyTracker, requestFraming, responseFraming, type Framing } from './framing.js';
+import { buildRequestHead, buildResponseHead, connectionTokens, headerRecord, headerValue, type ConnectionTokens } from './headers.js';
+import { localResponse } from './responses.js';
+import type { TemplateVars } from './templates.js';
+import type { PooledSocket } from './upstream-pool.js';
+import type { HttpDeps } from './http-deps.js';
+import { relayWebSocket } from './websocket-relay.js';
+
+type ClientStream = net.Socket | tls.TLSSocket;
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+interface Exchange {
+  method: string;
+  route: CompiledRoute;
+  rt: RouteRuntime;
+  vars: TemplateVars;
+  head: string;
+  reqBody: BodyTracker;
+  hasBody: boolean;
+  clientClose: boolean;
+  clientHttp10: boolean;
+  isUpgrade: boolean;
+  hosts: string[];
+  hostIndex: number;
+  port: number;
+  upstream: PooledSocket | undefined;
+  retried: boolean;
+  /** Bytes of the response read so far (head phase). */
+  resBuf: Buffer | undefined;
+  resStarted: boolean;
+  resBody: BodyTracker | undefined;
+  resFraming: Framing | undefined;
+  upstreamReusable: boolean;
+}
+
+export function serveHttp(record: ConnectionRecord, stream: ClientStream, initial: Buffer | undefined, isTls: boolean, deps: HttpDeps): void {
+  new HttpSession(record, stream, isTls, deps).start(initial);
+}
+
+class HttpSession {
+  private buf: Buffer = Buffer.alloc(0);
+  private ex: Exchange | undefined;
+  private phase: 'head' | 'body' | 'waiting' | 'done' = 'head';
+
+  constructor(
+    private readonly record: ConnectionRecord,
+    private readonly stream: ClientStream,
+    private readonly isTls: boolean,
+    private readonly deps: HttpDeps,
+  ) {}
+
+  start(initial: Buffer | undefined): void {
+    const s = this.stream;
+    s.on('data', this.onClientData);
+    s.on('end', this.onClientEnd);
+    s.on('close', this.onClientClose);
+    s.on('error', this.onClientClose);
+    if (initial && initial.length > 0) this.onClientData(initial);
+    if (this.phase !== 'done') s.resume();
+  }
+
+  private readonly onClientData = (chunk: Buffer): void => {
+    if (this.phase === 'body') {
+      this.relayRequestBody(chunk, 0);
+      return;
+    }
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.phase === 'head') this.nextRequest();
+    else if (this.buf.length > MAX_HTTP_HEAD_BYTES * 4) this.stream.pause();
+  };
+
+  private readonly onClientEnd = (): void => {
+    // Half-close: a client that sent its request and FIN still gets the whole response.
+    if (this.phase === 'head' && this.buf.length === 0) this.finish();
+  };
+
+  private readonly onClientClose = (): void => {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    const up = this.ex?.upstream;
+    if (up) up.socket.destroy();
+    this.ex = undefined;
+  };
+
+  private finish(): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    this.stream.end();
+  }
+
+  /** Answer locally and close the connection. */
+  private reject(status: number, headers?: Record<string, string>): void {
+    const up = this.ex?.upstream;
+    if (up) up.socket.destroy();
+    this.ex = undefined;
+    this.phase = 'done';
+    this.stream.pause();
+    this.stream.end(localResponse(status, headers));
+  }
+
+  private nextRequest(): void {
+    const r = sniffHttpRequest(this.buf);
+    if (r.kind === 'need-more') return;
+    if (r.kind !== 'ok') {
+      this.deps.protocolError(this.record, 'http_request');
+      this.reject(r.kind === 'invalid' && /exceeds/.test(r.reason) ? 431 : 400);
+      return;
+    }
+    const framing = requestFraming(r.headers);
+    if (framing.kind === 'error') {
+      this.deps.protocolError(this.record, 'http_framing');
+      this.reject(400);
+      return;
+    }
+    const { record, deps } = this;
+    const domain = r.host !== undefined ? hostWithoutPort(r.host) : undefined;
+    const q = r.path.indexOf('?');
+    const path = q < 0 ? r.path : r.path.slice(0, q);
+    const headers = headerRecord(r.headers);
+    const match: MatchResult | undefined = deps.table().match({ port: record.localPort, clientIp: record.clientIp, domain, path, headers, phase: 'request' });
+    if (!match) {
+      deps.routeMiss(record, domain);
+      this.reject(404);
+      return;
+    }
+    const route = match.route;
+    const refusal = deps.cm.admitRoute(record, route);
+    if (refusal) {
+      deps.cm.reportRefusal(record, refusal, route.name);
+      this.reject(refusal === 'route_max_connections' ? 429 : 403);
+      return;
+    }
+    const rt = routeRuntime(route);
+    if (rt.basicAuth && !rt.basicAuth.check(headers['authorization'])) {
+      deps.cm.reportRefusal(record, 'auth_failed', route.name);
+      this.reject(401, { 'WWW-Authenticate': rt.basicAuth.challenge });
+      return;
+    }
+    const now = deps.clock.now();
+    if (rt.rateLimiter) {
+      const key = rt.rateLimiter.keyFor(record.clientIp, path, (n) => headers[n]);
+      if (!rt.rateLimiter.allow(key, now)) {
+        deps.cm.reportRefusal(record, 'request_rate_limit', route.name);
+        this.reject(429, { 'Retry-After': String(rt.rateLimiter.retryAfter(key, now)) });
+        return;
+      }
+    }
+    const tokens: ConnectionTokens = connectionTokens(r.headers);
+    const isUpgrade = tokens.upgrade && /^websocket$/i.test(headerValue(r.headers, 'upgrade') ?? '');
+    if (isUpgrade && route.config.action.websocket?.enabled === false) {
+      this.reject(403);
+      return;
+    }
+    const ctx: IRouteContext = {
+      connectionId: record.idText,
+      port: record.localPort,
+      domain,
+      clientIp: record.clientIp,
+      clientPort: record.clientPort,
+      serverIp: record.destIp,
+      isTls: this.isTls,
+      tlsVersion: record.facts?.tlsVersion,
+      routeName: route.name,
+      routeIndex: route.index,
+      timestamp: now,
+      path,
+      query: q < 0 ? '' : r.path.slice(q + 1),
+      method: r.method,
+      url: r.target,
+      headers,
+      params: match.params ?? {},
+    };
+    let hosts: string[];
+    let port: number;
+    try {
+      hosts = rt.selector.hosts(ctx, now);
+      port = rt.selector.port(ctx);
+    } catch (err) {
+      deps.logger.warn({ conn: record.idText, err }, 'target function threw');
+      this.reject(502);
+      return;
+    }
+    if (hosts.length === 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
+      this.reject(502);
+      return;
+    }
+    deps.requestServed(route.name, record.clientIp);
+    const proto = this.isTls ? 'https' : 'http';
+    const incomingXff = headers['x-forwarded-for'];
+    const trustedPeer = incomingXff !== undefined && deps.proxyIPs?.matches(record.clientIp) === true;
+    const vars: TemplateVars = {
+      clientIp: record.clientIp,
+      clientPort: record.clientPort,
+      domain: domain ?? '',
+      host: r.host ?? '',
+      path,
+      query: ctx.query ?? '',
+      url: r.target,
+      method: r.method,
+      port: record.localPort,
+      routeName: route.name,
+      connectionId: record.idText,
+      protocol: proto,
+      timestamp: now,
+    };
+    const head = buildRequestHead(
+      r.method,
+      r.target,
+      r.headers,
+      tokens,
+      { xff: trustedPeer ? `${incomingXff}, ${record.clientIp}` : record.clientIp, proto, host: headerValue(r.headers, 'host'), port: record.destPort },
+      rt.requestHeaders,
+      vars,
+      isUpgrade,
+    );
+    const clientHttp10 = r.httpVersion === '1.0';
+    this.ex = {
+      method: r.method,
+      route,
+      rt,
+      vars,
+      head,
+      reqBody: new BodyTracker(framing),
+      hasBody: framing.kind !== 'none',
+      clientClose: tokens.close || (clientHttp10 && !tokens.keepAlive),
+      clientHttp10,
+      isUpgrade,
+      hosts,
+      hostIndex: 0,
+      port,
+      upstream: undefined,
+      retried: false,
+      resBuf: undefined,
+      resStarted: false,
+      resBody: undefined,
+      resFraming: undefined,
+      upstreamReusable: !tokens.close,
+    };
+    const rest = this.buf.subarray(r.headLength);
+    this.buf = Buffer.alloc(0);
+    this.phase = 'body';
+    // While a request is in flight the backend's timeout governs; the client's idle limit resumes after.
+    if (deps.options.socketTimeout > 0) record.client.setTimeout(0);
+    // Hold the client's further bytes until the backend is connected.
+    this.stream.pause();
+    if (rest.length > 0) this.buf = rest;
+    this.acquireUpstream(this.ex);
+  }
+
+  private acquireUpstream(ex: Exchange): void {
+    const { deps } = this;
+    const host = ex.hosts[ex.hostIndex]!;
+    const key = `${host}:${ex.port}`;
+    const pooled = ex.isUpgrade || ex.retried ? undefined : deps.pool.take(key);
+    if (pooled) {
+      ex.rt.selector.acquired(host);
+      this.attach(ex, pooled);
+      return;
+    }
+    deps.pool.connect(host, ex.port, (r, p) => {
+      if (this.ex !== ex) {
+        if (p) p.socket.destroy();
+        return;
+      }
+      if (!r.ok || !p) {
+        ex.rt.selector.failed(host, deps.clock.now());
+        if (ex.hostIndex + 1 < ex.hosts.length) {
+          ex.hostIndex++;
+          this.acquireUpstream(ex);
+          return;
+        }
+        deps.logger.warn({ conn: this.record.idText, host, port: ex.port, err: r.ok ? undefined : r.error.message }, 'backend connect failed');
+        this.reject(!r.ok && r.reason === 'connect_timeout' ? 504 : 502);
+        return;
+      }
+      ex.rt.selector.succeeded(host);
+      ex.rt.selector.acquired(host);
+      this.attach(ex, p);
+    });
+  }
+
+  private attach(ex: Exchange, up: PooledSocket): void {
+    ex.upstream = up;
+    const s = up.socket;
+    s.on('data', this.onUpstreamData);
+    s.on('end', this.onUpstreamEnd);
+    s.on('close', this.onUpstreamClose);
+    const timeout = this.deps.options.socketTimeout;
+    if (timeout > 0) s.setTimeout(timeout, this.onUpstreamTimeout);
+    s.write(ex.head);
+    // Replay body bytes that arrived with the head, then keep reading the client.
+    const pending = this.buf;
+    this.buf = Buffer.alloc(0);
+    if (pending.length > 0) this.relayRequestBody(pending, 0);
+    else if (ex.reqBody.done) this.requestSent();
+    if (this.phase === 'body') this.stream.resume();
+  }
+
+  private relayRequestBody(chunk: Buffer, start: number): void {
+    const ex = this.ex;
+    const up = ex?.upstream;
+    if (!ex || !up) {
+      this.buf = this.buf.length === 0 ? chunk.subarray(start) : Buffer.concat([this.buf, chunk.subarray(start)]);
+      return;
+    }
+    const end = ex.reqBody.advance(chunk, start);
+    if (ex.reqBody.error) {
+      this.deps.protocolError(this.record, 'http_body_framing');
+      this.reject(400);
+      return;
+    }
+    if (end > start && !up.socket.write(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end))) {
+      this.stream.pause();
+      up.socket.once('drain', () => {
+        if (this.phase === 'body') this.stream.resume();
+      });
+    }
+    if (end < chunk.length) this.buf = chunk.subarray(end);
+    if (ex.reqBody.done) this.requestSent();
+  }
+
+  private requestSent(): void {
+    if (this.phase !== 'body') return;
+    this.phase = 'waiting';
+    this.stream.pause();
+  }
+
+  private readonly onUpstreamData = (chunk: Buffer): void => {
+    const ex = this.ex;
+    if (!ex) return;
+    ex.resStarted = true;
+    if (ex.resBody === undefined) {
+      ex.resBuf = ex.resBuf ? Buffer.concat([ex.resBuf, chunk]) : chunk;
+      this.parseResponse(ex);
+      return;
+    }
+    this.relayResponseBody(ex, chunk, 0);
+  };
+
+  private parseResponse(ex: Exchange): void {
+    for (;;) {
+      const buf = ex.resBuf!;
+      const r = parseResponseHead(buf);
+      if (r.kind === 'need-more') return;
+      if (r.kind === 'invalid') {
+        this.deps.logger.warn({ conn: this.record.idText, reason: r.reason }, 'malformed response from backend');
+        this.reject(502);
+        return;
+      }
+      const rest = buf.subarray(r.headLength);
+      const { rt, vars } = ex;
+      if (r.status === 101 && ex.isUpgrade) {
+        this.stream.write(buildResponseHead(101, r.reason, r.headers, rt.responseHeaders, vars, false, true, false));
+        this.upgrade(ex, rest);
+        return;
+      }
+      if (r.status >= 100 && r.status < 200) {
+        // 100 Continue and other interim responses pass through; the final one follows.
+        this.stream.write(buildResponseHead(r.status, r.reason, r.headers, undefined, undefined, false, false, false));
+        ex.resBuf = rest;
+        if (rest.length === 0) return;
+        continue;
+      }
+      const framing = responseFraming(r.status, ex.method, r.headers);
+      if (framing.kind === 'error') {
+        this.reject(502);
+        return;
+      }
+      const resTokens = connectionTokens(r.headers);
+      ex.upstreamReusable = ex.upstreamReusable && !resTokens.close && r.httpVersion === '1.1' && framing.kind !== 'close';
+      // A body delimited by the backend closing can only reach the client the same way.
+      if (framing.kind === 'close') ex.clientClose = true;
+      ex.resFraming = framing;
+      ex.resBody = new BodyTracker(framing);
+      ex.resBuf = undefined;
+      this.stream.write(buildResponseHead(r.status, r.reason, r.headers, rt.responseHeaders, vars, ex.clientClose, false, ex.clientHttp10));
+      if (rest.length > 0) this.relayResponseBody(ex, rest, 0);
+      else if (ex.resBody.done) this.responseDone(ex);
+      return;
+    }
+  }
+
+  private relayResponseBody(ex: Exchange, chunk: Buffer, start: number): void {
+    const body = ex.resBody!;
+    const end = body.advance(chunk, start);
+    if (body.error) {
+      this.deps.logger.warn({ conn: this.record.idText, reason: body.error }, 'malformed response body framing from backend');
+      this.stream.destroy();
+      return;
+    }
+    if (end > start) {
+      const part = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
+      if (!this.stream.write(part)) {
+        const up = ex.upstream!.socket;
+        up.pause();
+        this.stream.once('drain', () => up.resume());
+      }
+    }
+    if (body.done) {
+      if (end < chunk.length) ex.upstreamReusable = false; // bytes beyond the response: not a clean socket
+      this.responseDone(ex);
+    }
+  }
+
+  private responseDone(ex: Exchange): void {
+    const up = ex.upstream!;
+    this.detachUpstream(up);
+    ex.rt.selector.released(ex.hosts[ex.hostIndex]!);
+    if (ex.upstreamReusable && ex.reqBody.done) this.deps.pool.release(up);
+    else up.socket.destroy();
+    this.ex = undefined;
+    if (ex.clientClose) {
+      this.finish();
+      return;
+    }
+    if (this.deps.options.socketTimeout > 0) this.record.client.setTimeout(this.deps.options.socketTimeout);
+    this.phase = 'head';
+    if (this.stream.readableEnded && this.buf.length === 0) {
+      this.finish();
+      return;
+    }
+    if (this.buf.length > 0) this.nextRequest();
+    if (this.phase === 'head') this.stream.resume();
+  }
+
+  private detachUpstream(up: PooledSocket): void {
+    const s = up.socket;
+    s.removeListener('data', this.onUpstreamData);
+    s.removeListener('end', this.onUpstreamEnd);
+    s.removeListener('close', this.onUpstreamClose);
+    s.setTimeout(0);
+    s.removeListener('timeout', this.onUpstreamTimeout);
+  }
+
+  private readonly onUpstreamEnd = (): void => {
+    const ex = this.ex;
+    if (!ex) return;
+    if (ex.resBody && ex.resFraming?.kind === 'close') {
+      ex.upstreamReusable = false;
+      ex.resBody.done = true;
+      this.responseDone(ex);
+    }
+  };
+
+  private readonly onUpstreamClose = (): void => {
+    const ex = this.ex;
+    if (!ex || !ex.upstream) return;
+    const up = ex.upstream;
+    this.detachUpstream(up);
+    ex.rt.selector.released(ex.hosts[ex.hostIndex]!);
+    if (ex.resBody === undefined && !ex.resStarted) {
+      // A pooled socket the backend had closed: retry once on a fresh connection when safe.
+      if (up.reused && !ex.retried && IDEMPOTENT.has(ex.method) && ex.reqBody.done && !ex.hasBody) {
+        ex.retried = true;
+        ex.upstream = undefined;
+        this.phase = 'body';
+        this.acquireUpstream(ex);
+        return;
+      }
+      this.reject(502);
+      return;
+    }
+    // Truncated response: the client cannot be told more than a closed connection.
+    this.ex = undefined;
+    this.phase = 'done';
+    this.stream.destroy();
+  };
+
+  private readonly onUpstreamTimeout = (): void => {
+    const ex = this.ex;
+    if (!ex) return;
+    if (!ex.resStarted) this.reject(504);
+    else {
+      this.phase = 'done';
+      ex.upstream?.socket.destroy();
+      this.stream.destroy();
+    }
+  };
+
+  private upgrade(ex: Exchange, backendRest: Buffer): void {
+    const up = ex.upstream!;
+    this.detachUpstream(up);
+    const s = this.stream;
+    s.removeListener('data', this.onClientData);
+    s.removeListener('end', this.onClientEnd);
+    s.removeListener('close', this.onClientClose);
+    s.removeListener('error', this.onClientClose);
+    this.ex = undefined;
+    this.phase = 'done';
+    const ws = ex.route.config.action.websocket;
+    const clientRest = this.buf.length > 0 ? this.buf : undefined;
+    this.buf = Buffer.alloc(0);
+    relayWebSocket(
+      s,
+      up.socket,
+      clientRest,
+      backendRest.length > 0 ? backendRest : undefined,
+      { pingIntervalMs: ws?.pingIntervalMs, pingTimeoutMs: ws?.pingTimeoutMs, clock: this.deps.clock, ticker: this.deps.ticker },
+      () => ex.rt.selector.released(ex.hosts[ex.hostIndex]!),
+    );
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Header value templates (`{clientIp}`, `{domain}`, `{path}`, `{routeName}`, ...), compiled
+ * once per route into literal and variable parts, rendered per request without parsing.
+ */
+export interface TemplateVars {
+  clientIp: string;
+  clientPort: number;
+  domain: string;
+  host: string;
+  path: string;
+  query: string;
+  url: string;
+  method: string;
+  port: number;
+  routeName: string;
+  connectionId: string;
+  protocol: 'http' | 'https';
+  timestamp: number;
+}
+
+type Part = string | keyof TemplateVars;
+const VARS = new Set<string>(['clientIp', 'clientPort', 'domain', 'host', 'path', 'query', 'url', 'method', 'port', 'routeName', 'connectionId', 'protocol', 'timestamp']);
+
+export interface CompiledTemplate {
+  readonly constant: string | undefined;
+  render(v: TemplateVars): string;
+}
+
+export function compileTemplate(text: string): CompiledTemplate {
+  const parts: Array<{ lit: string } | { v: keyof TemplateVars }> = [];
+  let last = 0;
+  for (const m of text.matchAll(/\{([A-Za-z]+)\}/g)) {
+    if (!VARS.has(m[1]!)) continue;
+    if (m.index! > last) parts.push({ lit: text.slice(last, m.index) });
+    parts.push({ v: m[1] as keyof TemplateVars });
+    last = m.index! + m[0].length;
+  }
+  if (last < text.length) parts.push({ lit: text.slice(last) });
+  if (parts.every((p) => 'lit' in p)) {
+    return { constant: text, render: () => text };
+  }
+  return {
+    constant: undefined,
+    render(v: TemplateVars): string {
+      let out = '';
+      for (const p of parts) out += 'lit' in p ? p.lit : String(v[p.v]);
+      // A rendered value never carries a line break into a header.
+      return out.replace(/[\r\n]/g, '');
+    },
+  };
+}
+
+export type { Part };
