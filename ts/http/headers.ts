@@ -79,6 +79,32 @@ export interface ForwardedInfo {
 const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port']);
 
 /**
+ * The end-to-end header lines of a message: everything but hop-by-hop fields, the names its
+ * Connection header lists, the names the route's rules set and `alsoDrop`. Also returns the
+ * Upgrade value, which an upgrade passes on explicitly.
+ */
+function endToEndHeaders(
+  headers: readonly string[],
+  tokens: ConnectionTokens,
+  rules: HeaderRules | undefined,
+  alsoDrop: ReadonlySet<string> | undefined,
+): { text: string; upgrade: string | undefined } {
+  let text = '';
+  let upgrade: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'upgrade') upgrade = headers[i + 1];
+      continue;
+    }
+    if (alsoDrop?.has(lower) || tokens.listed?.has(lower) || rules?.names.has(lower)) continue;
+    text += `${name}: ${headers[i + 1]!}\r\n`;
+  }
+  return { text, upgrade };
+}
+
+/**
  * The request head for the backend: request line, the client's headers minus hop-by-hop
  * and the ones this proxy sets, X-Forwarded-*, route rules, and for upgrades
  * `Connection: Upgrade` with the client's Upgrade header.
@@ -93,20 +119,9 @@ export function buildRequestHead(
   vars: TemplateVars | undefined,
   isUpgrade: boolean,
 ): string {
-  let out = `${method} ${target} HTTP/1.1\r\n`;
-  let upgradeValue: string | undefined;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) {
-      if (lower === 'upgrade') upgradeValue = headers[i + 1];
-      continue;
-    }
-    if (FORWARDED.has(lower)) continue;
-    if (tokens.listed?.has(lower)) continue;
-    if (rules?.names.has(lower)) continue;
-    out += `${name}: ${headers[i + 1]!}\r\n`;
-  }
+  const kept = endToEndHeaders(headers, tokens, rules, FORWARDED);
+  let out = `${method} ${target} HTTP/1.1\r\n${kept.text}`;
+  const upgradeValue = kept.upgrade;
   out += `X-Forwarded-For: ${fwd.xff}\r\nX-Forwarded-Proto: ${fwd.proto}\r\n`;
   if (fwd.host !== undefined) out += `X-Forwarded-Host: ${fwd.host}\r\n`;
   out += `X-Forwarded-Port: ${fwd.port}\r\n`;
@@ -126,20 +141,9 @@ export function buildResponseHead(
   isUpgrade: boolean,
   clientIsHttp10: boolean,
 ): string {
-  let out = `HTTP/1.1 ${status} ${reason}\r\n`;
-  const tokens = connectionTokens(headers);
-  let upgradeValue: string | undefined;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) {
-      if (lower === 'upgrade') upgradeValue = headers[i + 1];
-      continue;
-    }
-    if (tokens.listed?.has(lower)) continue;
-    if (rules?.names.has(lower)) continue;
-    out += `${name}: ${headers[i + 1]!}\r\n`;
-  }
+  const kept = endToEndHeaders(headers, connectionTokens(headers), rules, undefined);
+  let out = `HTTP/1.1 ${status} ${reason}\r\n${kept.text}`;
+  const upgradeValue = kept.upgrade;
   if (rules && vars) for (const r of rules.rules) out += `${r.name}: ${r.value.render(vars)}\r\n`;
   if (isUpgrade) out += `Connection: Upgrade\r\nUpgrade: ${upgradeValue ?? 'websocket'}\r\n`;
   else if (closeClient) out += 'Connection: close\r\n';
