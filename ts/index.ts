@@ -12,3 +12,4 @@ export {
   createSocketHandlerRoute,
 } from './routing/route-helpers.js';
 export { SocketHandlers } from './handlers/socket-handlers.js';
+export type { ICertificateStatus } from './tls/cert-store.js';

@@ -84,7 +84,11 @@ export class SmartProxy extends EventEmitter {
       keepAlive: this.opts.keepAlive,
       keepAliveInitialDelay: this.opts.keepAliveInitialDelay,
     });
-    this.certStore = new CertStore({ logger: this.logger, certProvisionFunction: this.opts.certProvisionFunction });
+    this.certStore = new CertStore({
+      logger: this.logger,
+      certProvisionFunction: this.opts.certProvisionFunction,
+      onEvent: (event, info) => this.emitSafe(event, info),
+    });
     const protocolError = (r: ConnectionRecord, what: string): void => {
       this.metrics.connectionRefused(what);
       this.logger.debug({ conn: r.idText, clientIp: r.clientIp, what }, 'connection closed: protocol error');

@@ -69,9 +69,8 @@ export function forwardConnection(
         record.backend = backend;
         record.backendHost = host;
         record.backendPort = port;
-        if (options.socketTimeout > 0) {
-          backend.setTimeout(options.socketTimeout, () => cm.close(record, 'peer_closed', 'socket_timeout'));
-        }
+        // The OS-level idle limit lives on the client socket alone: every byte relayed either
+        // way is read from or written to it, so one timer covers the pair.
         if (sendProxy) {
           backend.write(
             buildProxyHeader(sendProxy, { ip: record.clientIp, port: record.clientPort }, { ip: record.destIp, port: record.destPort }),
