@@ -301,12 +301,14 @@ class HttpSession {
     s.on('close', this.onUpstreamClose);
     const timeout = this.deps.options.socketTimeout;
     if (timeout > 0) s.setTimeout(timeout, this.onUpstreamTimeout);
-    s.write(ex.head);
-    // Replay body bytes that arrived with the head, then keep reading the client.
+    // Head and the body bytes that arrived with it leave in one write (cork -> writev).
+    s.cork();
+    s.write(ex.head, 'latin1');
     const pending = this.buf;
     this.buf = Buffer.alloc(0);
     if (pending.length > 0) this.relayRequestBody(pending, 0);
     else if (ex.reqBody.done) this.requestSent();
+    s.uncork();
     if (this.phase === 'body') this.stream.resume();
   }
 
@@ -387,9 +389,12 @@ class HttpSession {
       ex.resFraming = framing;
       ex.resBody = new BodyTracker(framing);
       ex.resBuf = undefined;
-      this.stream.write(buildResponseHead(r.status, r.reason, r.headers, rt.responseHeaders, vars, ex.clientClose, false, ex.clientHttp10));
+      const client = this.stream;
+      client.cork();
+      client.write(buildResponseHead(r.status, r.reason, r.headers, rt.responseHeaders, vars, ex.clientClose, false, ex.clientHttp10), 'latin1');
       if (rest.length > 0) this.relayResponseBody(ex, rest, 0);
       else if (ex.resBody.done) this.responseDone(ex);
+      client.uncork();
       return;
     }
   }
