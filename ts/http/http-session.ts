@@ -1,21 +1,18 @@
 /**
  * One client connection at the HTTP level. Parses request heads only; bodies are relayed
- * with their framing, never buffered. Each request is routed on its own (Host, path,
- * headers), checked (route IP lists, connection limits, Basic auth, rate limit) and sent
- * over a keep-alive upstream socket; the response head is rewritten and its body relayed
- * the same way. Requests on one connection are served in order (pipelined ones wait).
+ * with their framing, never buffered. Each request is admitted on its own
+ * (request-admission.ts) and sent over a keep-alive upstream socket; the response head is
+ * rewritten and its body relayed the same way. Requests on one connection are served in
+ * order (pipelined ones wait).
  */
 import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import type { ConnectionRecord } from '../connection/connection-record.js';
-import { sniffHttpRequest, hostWithoutPort, parseResponseHead, MAX_HTTP_HEAD_BYTES } from '../protocol/http-head.js';
-import type { IRouteContext } from '../types.js';
-import type { CompiledRoute, MatchResult } from '../routing/index.js';
-import { routeRuntime, type RouteRuntime } from '../handlers/route-runtime.js';
-import { BodyTracker, requestFraming, responseFraming, type Framing } from './framing.js';
-import { buildRequestHead, buildResponseHead, connectionTokens, headerRecord, headerValue, type ConnectionTokens } from './headers.js';
+import { sniffHttpRequest, parseResponseHead, MAX_HTTP_HEAD_BYTES } from '../protocol/http-head.js';
+import { BodyTracker, responseFraming, type Framing } from './framing.js';
+import { buildResponseHead, connectionTokens } from './headers.js';
 import { localResponse } from './responses.js';
-import type { TemplateVars } from './templates.js';
+import { admitRequest, type RequestPlan } from './request-admission.js';
 import type { PooledSocket } from './upstream-pool.js';
 import type { HttpDeps } from './http-deps.js';
 import { relayWebSocket } from './websocket-relay.js';
@@ -23,20 +20,10 @@ import { relayWebSocket } from './websocket-relay.js';
 type ClientStream = net.Socket | tls.TLSSocket;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-interface Exchange {
-  method: string;
-  route: CompiledRoute;
-  rt: RouteRuntime;
-  vars: TemplateVars;
-  head: string;
+interface Exchange extends RequestPlan {
   reqBody: BodyTracker;
   hasBody: boolean;
-  clientClose: boolean;
-  clientHttp10: boolean;
-  isUpgrade: boolean;
-  hosts: string[];
   hostIndex: number;
-  port: number;
   upstream: PooledSocket | undefined;
   retried: boolean;
   /** Bytes of the response read so far (head phase). */
@@ -120,141 +107,30 @@ class HttpSession {
       this.reject(r.kind === 'invalid' && /exceeds/.test(r.reason) ? 431 : 400);
       return;
     }
-    const framing = requestFraming(r.headers);
-    if (framing.kind === 'error') {
-      this.deps.protocolError(this.record, 'http_framing');
-      this.reject(400);
+    const decision = admitRequest(r, this.record, this.isTls, this.deps);
+    if ('status' in decision) {
+      this.reject(decision.status, decision.headers);
       return;
     }
-    const { record, deps } = this;
-    const domain = r.host !== undefined ? hostWithoutPort(r.host) : undefined;
-    const q = r.path.indexOf('?');
-    const path = q < 0 ? r.path : r.path.slice(0, q);
-    const headers = headerRecord(r.headers);
-    const match: MatchResult | undefined = deps.table().match({ port: record.localPort, clientIp: record.clientIp, domain, path, headers, phase: 'request' });
-    if (!match) {
-      deps.routeMiss(record, domain);
-      this.reject(404);
-      return;
-    }
-    const route = match.route;
-    const refusal = deps.cm.admitRoute(record, route);
-    if (refusal) {
-      deps.cm.reportRefusal(record, refusal, route.name);
-      this.reject(refusal === 'route_max_connections' ? 429 : 403);
-      return;
-    }
-    const rt = routeRuntime(route);
-    if (rt.basicAuth && !rt.basicAuth.check(headers['authorization'])) {
-      deps.cm.reportRefusal(record, 'auth_failed', route.name);
-      this.reject(401, { 'WWW-Authenticate': rt.basicAuth.challenge });
-      return;
-    }
-    const now = deps.clock.now();
-    if (rt.rateLimiter) {
-      const key = rt.rateLimiter.keyFor(record.clientIp, path, (n) => headers[n]);
-      if (!rt.rateLimiter.allow(key, now)) {
-        deps.cm.reportRefusal(record, 'request_rate_limit', route.name);
-        this.reject(429, { 'Retry-After': String(rt.rateLimiter.retryAfter(key, now)) });
-        return;
-      }
-    }
-    const tokens: ConnectionTokens = connectionTokens(r.headers);
-    const isUpgrade = tokens.upgrade && /^websocket$/i.test(headerValue(r.headers, 'upgrade') ?? '');
-    if (isUpgrade && route.config.action.websocket?.enabled === false) {
-      this.reject(403);
-      return;
-    }
-    const ctx: IRouteContext = {
-      connectionId: record.idText,
-      port: record.localPort,
-      domain,
-      clientIp: record.clientIp,
-      clientPort: record.clientPort,
-      serverIp: record.destIp,
-      isTls: this.isTls,
-      tlsVersion: record.facts?.tlsVersion,
-      routeName: route.name,
-      routeIndex: route.index,
-      timestamp: now,
-      path,
-      query: q < 0 ? '' : r.path.slice(q + 1),
-      method: r.method,
-      url: r.target,
-      headers,
-      params: match.params ?? {},
-    };
-    let hosts: string[];
-    let port: number;
-    try {
-      hosts = rt.selector.hosts(ctx, now);
-      port = rt.selector.port(ctx);
-    } catch (err) {
-      deps.logger.warn({ conn: record.idText, err }, 'target function threw');
-      this.reject(502);
-      return;
-    }
-    if (hosts.length === 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
-      this.reject(502);
-      return;
-    }
-    deps.requestServed(route.name, record.clientIp);
-    const proto = this.isTls ? 'https' : 'http';
-    const incomingXff = headers['x-forwarded-for'];
-    const trustedPeer = incomingXff !== undefined && deps.proxyIPs?.matches(record.clientIp) === true;
-    const vars: TemplateVars = {
-      clientIp: record.clientIp,
-      clientPort: record.clientPort,
-      domain: domain ?? '',
-      host: r.host ?? '',
-      path,
-      query: ctx.query ?? '',
-      url: r.target,
-      method: r.method,
-      port: record.localPort,
-      routeName: route.name,
-      connectionId: record.idText,
-      protocol: proto,
-      timestamp: now,
-    };
-    const head = buildRequestHead(
-      r.method,
-      r.target,
-      r.headers,
-      tokens,
-      { xff: trustedPeer ? `${incomingXff}, ${record.clientIp}` : record.clientIp, proto, host: headerValue(r.headers, 'host'), port: record.destPort },
-      rt.requestHeaders,
-      vars,
-      isUpgrade,
-    );
-    const clientHttp10 = r.httpVersion === '1.0';
+    const plan = decision;
     this.ex = {
-      method: r.method,
-      route,
-      rt,
-      vars,
-      head,
-      reqBody: new BodyTracker(framing),
-      hasBody: framing.kind !== 'none',
-      clientClose: tokens.close || (clientHttp10 && !tokens.keepAlive),
-      clientHttp10,
-      isUpgrade,
-      hosts,
+      ...plan,
+      reqBody: new BodyTracker(plan.framing),
+      hasBody: plan.framing.kind !== 'none',
       hostIndex: 0,
-      port,
       upstream: undefined,
       retried: false,
       resBuf: undefined,
       resStarted: false,
       resBody: undefined,
       resFraming: undefined,
-      upstreamReusable: !tokens.close,
+      upstreamReusable: true,
     };
     const rest = this.buf.subarray(r.headLength);
     this.buf = Buffer.alloc(0);
     this.phase = 'body';
     // While a request is in flight the backend's timeout governs; the client's idle limit resumes after.
-    if (deps.options.socketTimeout > 0) record.client.setTimeout(0);
+    if (this.deps.options.socketTimeout > 0) this.record.client.setTimeout(0);
     // Hold the client's further bytes until the backend is connected.
     this.stream.pause();
     if (rest.length > 0) this.buf = rest;
