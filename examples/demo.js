@@ -3,14 +3,16 @@
 // what to try with curl and openssl. Ctrl-C stops everything gracefully.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import * as http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SmartProxy } from '../dist_ts/index.js';
+import { SmartProxy, createHttpToHttpsRedirect } from '../dist_ts/index.js';
 import { createCertificateAuthority, createSignedCertificate } from '../dist_ts/tls/self-signed.js';
 
 const base = Number(process.env.DEMO_PORT_BASE ?? 18000);
 const ECHO_PORT = base;
+const HTTP_PORT = base + 80;
 const TLS_PORT = base + 443;
 
 function listen(server) {
@@ -39,7 +41,15 @@ function tlsBackend(name) {
 const backendA = tlsBackend('a.localhost');
 const backendB = tlsBackend('b.localhost');
 
-const [echoPort, aPort, bPort] = await Promise.all([listen(echo), listen(backendA), listen(backendB)]);
+// Backend 4: a plain HTTP app that echoes what it received.
+const app = http.createServer((req, res) => {
+  const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers }, null, 2);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+});
+
+const [echoPort, aPort, bPort, appPort] = await Promise.all([listen(echo), listen(backendA), listen(backendB), listen(app)]);
+const appCert = createSignedCertificate(ca, ['app.localhost']);
 
 const proxy = new SmartProxy({
   routes: [
@@ -54,6 +64,22 @@ const proxy = new SmartProxy({
       match: { ports: TLS_PORT, domains: 'b.localhost' },
       action: { type: 'forward', target: { host: '127.0.0.1', port: bPort }, tls: { mode: 'passthrough' } },
     },
+    {
+      name: 'app-https',
+      match: { ports: TLS_PORT, domains: 'app.localhost' },
+      action: {
+        type: 'forward',
+        target: { host: '127.0.0.1', port: appPort },
+        tls: { mode: 'terminate', certificate: appCert },
+        headers: { response: { 'X-Served-By': 'smartproxy {routeName}' } },
+      },
+    },
+    {
+      name: 'app-http',
+      match: { ports: HTTP_PORT, domains: 'app.localhost', path: '/api/*' },
+      action: { type: 'forward', target: { host: '127.0.0.1', port: appPort } },
+    },
+    createHttpToHttpsRedirect('app.localhost', { port: HTTP_PORT, httpsPort: TLS_PORT }),
   ],
   listenAddress: '127.0.0.1',
 });
@@ -63,11 +89,14 @@ await proxy.start();
 process.stdout.write(`SmartProxy demo running on ports ${proxy.getListeningPorts().join(', ')}
 
 Try:
-  printf 'ping\\n' | nc -q1 127.0.0.1 ${ECHO_PORT}         # TCP forward to an echo backend
+  printf 'ping\\n' | curl -s --max-time 1 telnet://127.0.0.1:${ECHO_PORT}   # TCP forward to an echo backend
   curl --cacert ${caFile} --resolve a.localhost:${TLS_PORT}:127.0.0.1 https://a.localhost:${TLS_PORT}/
   curl --cacert ${caFile} --resolve b.localhost:${TLS_PORT}:127.0.0.1 https://b.localhost:${TLS_PORT}/
   openssl s_client -connect 127.0.0.1:${TLS_PORT} -servername b.localhost -CAfile ${caFile} </dev/null
   curl -k --resolve c.localhost:${TLS_PORT}:127.0.0.1 https://c.localhost:${TLS_PORT}/   # unknown SNI: closed
+  curl --cacert ${caFile} --resolve app.localhost:${TLS_PORT}:127.0.0.1 https://app.localhost:${TLS_PORT}/hello  # TLS terminated, HTTP proxied
+  curl -H 'Host: app.localhost' http://127.0.0.1:${HTTP_PORT}/api/users/7     # plain HTTP, routed by path
+  curl -i -H 'Host: app.localhost' http://127.0.0.1:${HTTP_PORT}/other        # 301 to https
 
 Stats are printed every 10 s. Ctrl-C stops.
 `);
@@ -83,7 +112,8 @@ const statsTimer = setInterval(() => {
 async function shutdown() {
   clearInterval(statsTimer);
   await proxy.stop();
-  for (const s of [echo, backendA, backendB]) s.close();
+  for (const s of [echo, backendA, backendB, app]) s.close();
+  app.closeAllConnections();
   process.exit(0);
 }
 process.on('SIGINT', shutdown);

@@ -9,7 +9,7 @@ import { startProxy, freePort } from './harness.js';
 import { startHttpServer, type IEchoResponse } from '../helpers/backends.js';
 import { connectTo, httpRequest, readAll, readUntil, runCurl } from '../helpers/clients.js';
 import { requireCommand } from '../helpers/tools.js';
-import type { IRouteConfig } from '../../ts/index.js';
+import { createHttpToHttpsRedirect, type IRouteConfig } from '../../ts/index.js';
 
 function httpRoute(name: string, port: number, domains: string | string[], target: number, extra: Partial<IRouteConfig> = {}): IRouteConfig {
   return { name, match: { ports: port, domains }, action: { type: 'forward', target: { host: '127.0.0.1', port: target } }, ...extra };
@@ -274,4 +274,24 @@ test('HTTP/1.0 client and pipelined requests are answered in order', async (t) =
   const all = (await readAll(c, { timeoutMs: 5000 })).toString();
   assert.deepEqual([...all.matchAll(/echo (\/\d)/g)].map((m) => m[1]), ['/1', '/2', '/3']);
   assert.match(all, /Connection: close/i);
+});
+
+test('createHttpToHttpsRedirect beside an HTTP route on one port: 301 with the https location, other paths proxied', async (t) => {
+  const be = await startHttpServer();
+  t.after(() => be.close());
+  const port = await freePort();
+  await startProxy(t, {
+    routes: [
+      { name: 'api', priority: 10, match: { ports: port, domains: 'r.example.com', path: '/api/*' }, action: { type: 'forward', target: { host: '127.0.0.1', port: be.port } } },
+      createHttpToHttpsRedirect('r.example.com', { port, httpsPort: 8443 }),
+      createHttpToHttpsRedirect('s.example.com', { port }),
+    ],
+  });
+  const api = await httpRequest(port, { path: '/api/x', headers: { host: 'r.example.com' } });
+  assert.equal(api.status, 200);
+  const red = await httpRequest(port, { path: '/p/q?x=1', headers: { host: `r.example.com:${port}` } });
+  assert.equal(red.status, 301);
+  assert.equal(red.headers.location, 'https://r.example.com:8443/p/q?x=1');
+  const red443 = await httpRequest(port, { path: '/', headers: { host: 's.example.com' } });
+  assert.equal(red443.headers.location, 'https://s.example.com/');
 });

@@ -177,7 +177,7 @@ export class Dispatcher {
     const action = route.config.action;
     this.deps.requestServed(route.name, record.clientIp);
     if (action.type === 'socket-handler') {
-      runSocketHandler(record, route.config, ctx, sniffed, logger, () => cm.close(record, 'handler_error', undefined));
+      runSocketHandler(record.client, record.idText, route.config, ctx, sniffed, logger, () => cm.close(record, 'handler_error', undefined));
       return;
     }
     const selector = routeRuntime(route).selector;

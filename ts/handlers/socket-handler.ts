@@ -1,4 +1,4 @@
-import type { ConnectionRecord } from '../connection/connection-record.js';
+import type * as net from 'node:net';
 import type { IRouteContext, IRouteConfig, ILogger } from '../types.js';
 
 /**
@@ -6,14 +6,14 @@ import type { IRouteContext, IRouteConfig, ILogger } from '../types.js';
  * reads the stream from its start. A throwing or rejecting handler costs only this socket.
  */
 export function runSocketHandler(
-  record: ConnectionRecord,
+  socket: net.Socket,
+  connectionId: string,
   route: Readonly<IRouteConfig>,
   ctx: IRouteContext,
   sniffed: Buffer | undefined,
   logger: ILogger,
   fail: (err: unknown) => void,
 ): void {
-  const socket = record.client;
   const handler = route.action.socketHandler;
   if (!handler) {
     fail(new Error('route has no socketHandler'));
@@ -24,12 +24,12 @@ export function runSocketHandler(
     const r = handler(socket, ctx);
     if (r && typeof (r as Promise<void>).then === 'function') {
       (r as Promise<void>).then(() => resumeIfListening(socket), (err: unknown) => {
-        logger.warn({ conn: record.idText, err }, 'socket handler rejected');
+        logger.warn({ conn: connectionId, err }, 'socket handler rejected');
         fail(err);
       });
     }
   } catch (err) {
-    logger.warn({ conn: record.idText, err }, 'socket handler threw');
+    logger.warn({ conn: connectionId, err }, 'socket handler threw');
     fail(err);
     return;
   }
@@ -37,6 +37,6 @@ export function runSocketHandler(
 }
 
 /** Sockets arrive paused; a handler that listens for 'data' expects a flowing stream. */
-function resumeIfListening(socket: ConnectionRecord['client']): void {
+function resumeIfListening(socket: net.Socket): void {
   if (!socket.destroyed && socket.isPaused() && socket.listenerCount('data') > 0) socket.resume();
 }

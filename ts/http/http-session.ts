@@ -13,6 +13,9 @@ import { BodyTracker, responseFraming, type Framing } from './framing.js';
 import { buildResponseHead, connectionTokens } from './headers.js';
 import { localResponse } from './responses.js';
 import { admitRequest, type RequestPlan } from './request-admission.js';
+import { runSocketHandler } from '../handlers/socket-handler.js';
+import type { CompiledRoute } from '../routing/index.js';
+import type { IRouteContext } from '../types.js';
 import type { PooledSocket } from './upstream-pool.js';
 import type { HttpDeps } from './http-deps.js';
 import { relayWebSocket } from './websocket-relay.js';
@@ -110,6 +113,10 @@ class HttpSession {
     const decision = admitRequest(r, this.record, this.isTls, this.deps);
     if ('status' in decision) {
       this.reject(decision.status, decision.headers);
+      return;
+    }
+    if ('handoff' in decision) {
+      this.handOff(decision.handoff, decision.ctx);
       return;
     }
     const plan = decision;
@@ -372,14 +379,29 @@ class HttpSession {
     }
   };
 
-  private upgrade(ex: Exchange, backendRest: Buffer): void {
-    const up = ex.upstream!;
-    this.detachUpstream(up);
+  /** Give the connection, this request's bytes included, to a socket-handler route. */
+  private handOff(route: CompiledRoute, ctx: IRouteContext): void {
+    this.detachClient();
+    this.phase = 'done';
+    const pending = this.buf;
+    this.buf = Buffer.alloc(0);
+    this.stream.pause();
+    runSocketHandler(this.stream, this.record.idText, route.config, ctx, pending, this.deps.logger, () => this.stream.destroy());
+  }
+
+  private detachClient(): void {
     const s = this.stream;
     s.removeListener('data', this.onClientData);
     s.removeListener('end', this.onClientEnd);
     s.removeListener('close', this.onClientClose);
     s.removeListener('error', this.onClientClose);
+  }
+
+  private upgrade(ex: Exchange, backendRest: Buffer): void {
+    const up = ex.upstream!;
+    this.detachUpstream(up);
+    const s = this.stream;
+    this.detachClient();
     this.ex = undefined;
     this.phase = 'done';
     const ws = ex.route.config.action.websocket;

@@ -36,7 +36,13 @@ export interface LocalAnswer {
   headers?: Record<string, string>;
 }
 
-export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: boolean, deps: HttpDeps): RequestPlan | LocalAnswer {
+/** The request matched a socket-handler route (e.g. an HTTP -> HTTPS redirect): the connection is handed over. */
+export interface Handoff {
+  handoff: CompiledRoute;
+  ctx: IRouteContext;
+}
+
+export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: boolean, deps: HttpDeps): RequestPlan | LocalAnswer | Handoff {
   const framing = requestFraming(r.headers);
   if (framing.kind === 'error') {
     deps.protocolError(record, 'http_framing');
@@ -93,6 +99,10 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
     headers,
     params: match.params ?? {},
   };
+  if (route.config.action.type === 'socket-handler') {
+    deps.requestServed(route.name, record.clientIp);
+    return { handoff: route, ctx };
+  }
   let hosts: string[];
   let port: number;
   try {
