@@ -13,6 +13,8 @@ export interface ITlsEchoBackend {
   readonly port: number;
   /** Completed handshakes. */
   readonly handshakes: number;
+  /** Raw TCP connections accepted so far (handshake completed or not). */
+  readonly connections: number;
   /** Raw TCP connections open now. */
   readonly active: number;
   close(): Promise<void>;
@@ -21,6 +23,7 @@ export interface ITlsEchoBackend {
 export async function startTlsEchoBackend(opts: { key: string; cert: string; name: string }): Promise<ITlsEchoBackend> {
   const raws = new Set<net.Socket>();
   let handshakes = 0;
+  let connections = 0;
   const server = tls.createServer({ key: opts.key, cert: opts.cert, allowHalfOpen: false }, (socket) => {
     handshakes++;
     socket.on('error', () => {});
@@ -30,6 +33,7 @@ export async function startTlsEchoBackend(opts: { key: string; cert: string; nam
   });
   server.on('connection', (raw: net.Socket) => {
     raw.on('error', () => {});
+    connections++;
     raws.add(raw);
     raw.once('close', () => raws.delete(raw));
   });
@@ -40,6 +44,9 @@ export async function startTlsEchoBackend(opts: { key: string; cert: string; nam
     port: (server.address() as net.AddressInfo).port,
     get handshakes() {
       return handshakes;
+    },
+    get connections() {
+      return connections;
     },
     get active() {
       return raws.size;
