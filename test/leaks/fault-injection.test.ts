@@ -151,3 +151,42 @@ test('a client that half-closes and vanishes while the backend never answers its
   await tracker.check(5000);
   assert.equal(watch.errors.length, 0, describeErrors(watch));
 });
+
+test('backend half-close: after the backend FINs, the client keeps sending and every byte arrives', { timeout: 20_000 }, async (t) => {
+  const watch = watchProcessErrors(t);
+  // A backend that ends its side at once, then counts what it still receives until the client's FIN.
+  const got: number[] = [];
+  const backend = net.createServer({ allowHalfOpen: true }, (s) => {
+    s.on('error', () => {});
+    let n = 0;
+    s.on('data', (d: Buffer) => void (n += d.length));
+    s.on('end', () => got.push(n));
+    s.end('bye\n');
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => backend.close(() => r())));
+  const [port] = await freePorts(1);
+  const proxy = await startProxy(t, {
+    routes: [{ name: 'hc', match: { ports: port! }, action: { type: 'forward', target: { host: '127.0.0.1', port: (backend.address() as net.AddressInfo).port } } }],
+    connectionRateLimitPerMinute: 0,
+    maxConnectionsPerIP: 0,
+  });
+  const size = 1024 * 1024;
+  await runPool(20, 10, async () => {
+    const c = await connectTo(port!, { allowHalfOpen: true });
+    const ended = new Promise<void>((r) => c.once('end', r));
+    const closed = new Promise<void>((r) => c.once('close', r));
+    c.resume();
+    await ended; // the backend's FIN has reached the client
+    const chunk = Buffer.alloc(64 * 1024, 0x62);
+    for (let sent = 0; sent < size; sent += chunk.length) {
+      if (!c.write(chunk)) await new Promise((r) => c.once('drain', r));
+    }
+    c.end();
+    await closed;
+  });
+  await waitFor(() => got.length === 20, 5000, { message: () => `backend saw FIN on ${got.length} of 20` });
+  assert.deepEqual(got, new Array<number>(20).fill(size));
+  await waitForProxyIdle(proxy, 5000);
+  assert.equal(watch.errors.length, 0, describeErrors(watch));
+});
