@@ -171,7 +171,7 @@ test('truncated ClientHellos followed by FIN close only their own connection and
 
 test(
   'truncated ClientHellos followed by FIN are reported (connection:error) and counted as refusals',
-  { timeout: 30_000, todo: 'dispatcher.ts admitted(): a FIN while sniffing is closed as plain "closed" even with a partial ClientHello buffered: no connection:error, no refusal count' },
+  { timeout: 30_000 },
   async (t) => {
     const fx = await tlsFixture(t);
     await phase(t, fx, 'truncated hellos + FIN', truncatedHellos(DOMAIN));

@@ -108,7 +108,10 @@ export class Dispatcher {
     readUntilDecided(record.client, pending, sniffFirstBytes, { timeoutMs: options.initialDataTimeout, maxBytes: options.maxSniffBytes }, (failure, result, buffer) => {
       if (record.closed) return;
       if (failure === 'closed') {
-        cm.close(record, 'closed', undefined);
+        // A client that leaves before a decision: clean when it sent nothing, a truncated
+        // ClientHello / request head / PROXY header otherwise.
+        if (buffer.length === 0) cm.close(record, 'closed', undefined);
+        else this.protocolError(record, buffer[0] === 0x16 ? 'truncated_client_hello' : 'truncated_first_bytes');
         return;
       }
       if (failure || !result) {
