@@ -65,7 +65,7 @@ export class SmartProxy extends EventEmitter {
       logger: this.logger,
       onBlocked: (info) => this.emitSafe('security:blocked', info),
       onClosed: (r) =>
-        this.emitSafe('connection:close', {
+        this.emitSafe('connection:close', () => ({
           connectionId: r.idText,
           clientIp: r.clientIp,
           port: r.localPort,
@@ -75,7 +75,7 @@ export class SmartProxy extends EventEmitter {
           durationMs: this.clock.now() - r.startTime,
           clientReason: r.clientTermination,
           backendReason: r.backendTermination,
-        }),
+        })),
     });
     this.pool = new UpstreamPool({
       clock: this.clock,
@@ -121,14 +121,14 @@ export class SmartProxy extends EventEmitter {
       events: {
         routeMiss,
         opened: (r) =>
-          this.emitSafe('connection:open', {
+          this.emitSafe('connection:open', () => ({
             connectionId: r.idText,
             clientIp: r.clientIp,
             clientPort: r.clientPort,
             port: r.localPort,
             route: r.routeName,
             sni: r.facts?.sni,
-          }),
+          })),
         protocolError,
       },
     });
@@ -145,11 +145,14 @@ export class SmartProxy extends EventEmitter {
     };
   }
 
-  /** Listeners never throw into the proxy: an 'error'-less emitter must not crash the host. */
+  /**
+   * Listeners never throw into the proxy: an 'error'-less emitter must not crash the host.
+   * A payload given as a function is built only when someone listens.
+   */
   private emitSafe(event: string, payload: unknown): void {
     if (this.listenerCount(event) === 0) return;
     try {
-      this.emit(event, payload);
+      this.emit(event, typeof payload === 'function' ? (payload as () => unknown)() : payload);
     } catch (err) {
       this.logger.error({ err, event }, 'event listener threw');
     }

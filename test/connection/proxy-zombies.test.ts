@@ -186,7 +186,7 @@ function managerRig(zombie: ISmartProxyOptions['zombie'] = {}) {
   cm.start();
   const open = (opts: { tls?: boolean; backend?: boolean } = {}) => {
     const client = new FakeSocket();
-    const record = cm.create(client as unknown as net.Socket, '127.0.0.1', 40000, 443, '127.0.0.1');
+    const record = cm.create(client as unknown as net.Socket, '127.0.0.1', 40000, 443);
     assert.equal(cm.admit(record), undefined);
     const backend = opts.backend === false ? undefined : new FakeSocket();
     if (backend) record.backend = backend as unknown as net.Socket;

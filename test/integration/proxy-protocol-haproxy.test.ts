@@ -101,7 +101,9 @@ test('inbound: haproxy send-proxy / send-proxy-v2 -> the handler and metrics see
     ],
     h2!,
   );
-  // The readiness probes went through haproxy as header-only connections: let them finish.
+  // The readiness probes went through haproxy as header-only connections, which haproxy may
+  // open towards SmartProxy a little after the probe: let them arrive, then finish.
+  await new Promise((r) => setTimeout(r, 300));
   await waitFor(() => proxy.connectionCount === 0, 5000);
   const stats = proxy.getStats();
   const in0 = stats.totals.bytesIn();

@@ -79,7 +79,7 @@ export async function startTerminator(
     raw.on('error', () => {});
     open.add(raw);
     raw.once('close', () => open.delete(raw));
-    const record = new ConnectionRecord(nextId++, raw, raw.remoteAddress ?? '', raw.remotePort ?? 0, raw.localPort ?? 0, raw.localAddress ?? '', Date.now());
+    const record = new ConnectionRecord(nextId++, raw, raw.remoteAddress ?? '', raw.remotePort ?? 0, raw.localPort ?? 0, Date.now());
     records.push(record);
     readUntilDecided(raw, undefined, parseClientHello, { timeoutMs: 5000, maxBytes: MAX_CLIENT_HELLO_BYTES }, (failure, result, buffer) => {
       if (failure !== undefined || result === undefined || result.kind !== 'ok') {

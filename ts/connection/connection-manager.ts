@@ -86,9 +86,9 @@ export class ConnectionManager {
   }
 
   /** A record for a socket just accepted; not yet counted against any limit. */
-  create(socket: net.Socket, clientIp: string, clientPort: number, localPort: number, localIp: string): ConnectionRecord {
+  create(socket: net.Socket, clientIp: string, clientPort: number, localPort: number): ConnectionRecord {
     const now = this.deps.clock.now();
-    const record = new ConnectionRecord(this.nextId++, socket, clientIp, clientPort, localPort, localIp, now);
+    const record = new ConnectionRecord(this.nextId++, socket, clientIp, clientPort, localPort, now);
     const o = this.deps.options;
     record.keepAlive = o.keepAlive;
     const limits = limitsFor(o, record.keepAlive, this.deps.random);

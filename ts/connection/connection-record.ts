@@ -1,4 +1,5 @@
 import type * as net from 'node:net';
+import { normalizeIp } from '../routing/matchers/ip.js';
 
 /** Why one side of a connection ended; counted by side in the termination statistics. */
 export type TerminationReason =
@@ -43,9 +44,10 @@ export class ConnectionRecord {
   facts: SniffFacts | undefined = undefined;
   /** Bytes of an accepted PROXY header: read from the client but never counted. */
   proxyHeaderBytes = 0;
-  /** The destination the client connected to (from a PROXY header, else the local socket). */
-  destIp: string;
+  /** The destination port the client connected to (from a PROXY header, else the local port). */
   destPort: number;
+  /** Set from a PROXY header; otherwise the local address is read lazily (one syscall saved per connection). */
+  private destIpValue: string | undefined = undefined;
   /** TCP keep-alive probes on: keepAliveTreatment applies. */
   keepAlive = false;
   /** Limits fixed when the connection is admitted (jitter applied once). */
@@ -77,13 +79,21 @@ export class ConnectionRecord {
     public clientIp: string,
     public clientPort: number,
     readonly localPort: number,
-    readonly localIp: string,
     readonly startTime: number,
   ) {
     this.idText = id.toString(36);
-    this.destIp = localIp;
     this.destPort = localPort;
     this.lastActivity = startTime;
+  }
+
+  /** The address the client connected to: from a PROXY header, else this socket's local address (plain form). */
+  get destIp(): string {
+    this.destIpValue ??= normalizeIp(this.client.localAddress ?? '');
+    return this.destIpValue;
+  }
+
+  set destIp(ip: string) {
+    this.destIpValue = ip;
   }
 
   get isTls(): boolean {

@@ -51,8 +51,7 @@ export class Dispatcher {
     // An error handler from birth: a socket error never becomes an uncaught exception.
     socket.on('error', noop);
     const clientIp = normalizeIp(socket.remoteAddress ?? '');
-    const localIp = normalizeIp(socket.localAddress ?? '');
-    const record = cm.create(socket, clientIp, socket.remotePort ?? 0, port, localIp);
+    const record = cm.create(socket, clientIp, socket.remotePort ?? 0, port);
     socket.once('close', () => {
       if (!record.backend) cm.finalize(record);
     });
