@@ -21,7 +21,6 @@ export interface IRouteContext {
   readonly serverIp: string;
   readonly isTls: boolean;
   readonly tlsVersion?: string;
-  readonly alpn?: readonly string[];
   readonly routeName?: string;
   readonly routeIndex?: number;
   readonly timestamp: number;

@@ -190,7 +190,7 @@ function managerRig(zombie: ISmartProxyOptions['zombie'] = {}) {
     assert.equal(cm.admit(record), undefined);
     const backend = opts.backend === false ? undefined : new FakeSocket();
     if (backend) record.backend = backend as unknown as net.Socket;
-    if (opts.tls) record.facts = { isTls: true, sni: 'z.example.com', tlsVersion: 'TLSv1.3', alpn: undefined, httpHost: undefined };
+    if (opts.tls) record.facts = { isTls: true, sni: 'z.example.com', tlsVersion: 'TLSv1.3', httpHost: undefined };
     // Traffic both ways, so the stuck rule stays out of the way.
     client.bytesRead = 100;
     client.bytesWritten = 100;

@@ -86,7 +86,7 @@ export async function startTerminator(
         raw.destroy();
         return;
       }
-      record.facts = { isTls: true, sni: result.sni, tlsVersion: result.version, alpn: result.alpn, httpHost: undefined };
+      record.facts = { isTls: true, sni: result.sni, tlsVersion: result.version, httpHost: undefined };
       const m = table.match({ port: ROUTE_PORT, clientIp: record.clientIp, domain: result.sni, phase: 'connection' });
       const route = m?.route ?? table.routes[0]!;
       terminateTls(record, route, buffer, { certStore: store, logger: silentLogger, handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5000 }, (err, secure) => {

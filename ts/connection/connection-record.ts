@@ -25,7 +25,6 @@ export interface SniffFacts {
   isTls: boolean;
   sni: string | undefined;
   tlsVersion: string | undefined;
-  alpn: string[] | undefined;
   httpHost: string | undefined;
 }
 

@@ -211,7 +211,7 @@ export class Dispatcher {
 function noop(): void {}
 
 function factsOf(r: FirstBytes): SniffFacts {
-  if (r.kind === 'tls') return { isTls: true, sni: r.sni, tlsVersion: r.version, alpn: r.alpn, httpHost: undefined };
-  if (r.kind === 'http') return { isTls: false, sni: undefined, tlsVersion: undefined, alpn: undefined, httpHost: r.host };
-  return { isTls: false, sni: undefined, tlsVersion: undefined, alpn: undefined, httpHost: undefined };
+  if (r.kind === 'tls') return { isTls: true, sni: r.sni, tlsVersion: r.version, httpHost: undefined };
+  if (r.kind === 'http') return { isTls: false, sni: undefined, tlsVersion: undefined, httpHost: r.host };
+  return { isTls: false, sni: undefined, tlsVersion: undefined, httpHost: undefined };
 }

@@ -3,7 +3,7 @@ import { sniffHttpRequest, hostWithoutPort } from '../protocol/http-head.js';
 
 export type FirstBytes =
   | { kind: 'need-more' }
-  | { kind: 'tls'; sni: string | undefined; version: string; alpn: string[] }
+  | { kind: 'tls'; sni: string | undefined; version: string }
   | { kind: 'http'; host: string | undefined }
   | { kind: 'raw' }
   | { kind: 'proxy-header' }
@@ -26,7 +26,7 @@ export function sniffFirstBytes(buf: Buffer): FirstBytes {
     const r = parseClientHello(buf);
     switch (r.kind) {
       case 'ok':
-        return { kind: 'tls', sni: r.sni, version: r.version, alpn: r.alpn };
+        return { kind: 'tls', sni: r.sni, version: r.version };
       case 'need-more':
         return r;
       case 'invalid':

@@ -13,7 +13,6 @@ export function connectionContext(record: ConnectionRecord, now: number): IRoute
     serverIp: record.destIp,
     isTls: f?.isTls ?? false,
     tlsVersion: f?.tlsVersion,
-    alpn: f?.alpn ? Object.freeze([...f.alpn]) : undefined,
     routeName: record.routeName,
     routeIndex: record.routeIndex,
     timestamp: now,
