@@ -40,6 +40,13 @@ export type TargetPort = number | 'preserve' | ((ctx: IRouteContext) => number);
 export interface IRouteTarget {
   host: TargetHost;
   port: TargetPort;
+  /**
+   * HTTP only: rewrite the request path. A template: `{remainder}` (what the route's path
+   * pattern left after its literal prefix, e.g. '/users/7' for '/api/*' on '/api/users/7'),
+   * `{path}` (the whole path) and `{name}` for each `:name` parameter. The query string is kept.
+   * Example: `{ path: '/v2{remainder}' }`.
+   */
+  path?: string;
 }
 
 export interface IRouteTls {

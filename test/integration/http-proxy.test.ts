@@ -295,3 +295,23 @@ test('createHttpToHttpsRedirect beside an HTTP route on one port: 301 with the h
   const red443 = await httpRequest(port, { path: '/', headers: { host: 's.example.com' } });
   assert.equal(red443.headers.location, 'https://s.example.com/');
 });
+
+test('path rewriting from the match remainder and parameters (action.target.path); the query is kept', async (t) => {
+  const be = await startHttpServer();
+  t.after(() => be.close());
+  const port = await freePort();
+  await startProxy(t, {
+    routes: [
+      { name: 'api', match: { ports: port, domains: 'rw.example.com', path: '/api/*' }, action: { type: 'forward', target: { host: '127.0.0.1', port: be.port, path: '/v2{remainder}' } } },
+      { name: 'user', match: { ports: port, domains: 'rw.example.com', path: '/users/:id' }, action: { type: 'forward', target: { host: '127.0.0.1', port: be.port, path: '/people/{id}' } } },
+    ],
+  });
+  const a = JSON.parse((await httpRequest(port, { path: '/api/items/3?x=1&y=2', headers: { host: 'rw.example.com' } })).body) as IEchoResponse;
+  assert.equal(a.url, '/v2/items/3?x=1&y=2');
+  const u = JSON.parse((await httpRequest(port, { path: '/users/42', headers: { host: 'rw.example.com' } })).body) as IEchoResponse;
+  assert.equal(u.url, '/people/42');
+  // Absolute-form requests reach the backend in origin form.
+  const c = await connectTo(port);
+  c.write(`GET http://rw.example.com/api/abs?q HTTP/1.1\r\nHost: rw.example.com\r\nConnection: close\r\n\r\n`);
+  assert.match((await readAll(c)).toString(), /"url":"\/v2\/abs\?q"/);
+});

@@ -7,6 +7,7 @@ import type { CompiledRoute } from '../routing/index.js';
 import { TargetSelector } from '../forwarding/target-selector.js';
 import { compileHeaderRules, type HeaderRules } from '../http/headers.js';
 import { BasicAuth, RateLimiter } from '../http/request-guards.js';
+import { compilePathRewrite, type PathRewrite } from '../http/path-rewrite.js';
 
 export interface RouteRuntime {
   readonly selector: TargetSelector;
@@ -14,6 +15,7 @@ export interface RouteRuntime {
   readonly responseHeaders: HeaderRules | undefined;
   readonly basicAuth: BasicAuth | undefined;
   readonly rateLimiter: RateLimiter | undefined;
+  readonly pathRewrite: PathRewrite | undefined;
 }
 
 const cache = new WeakMap<CompiledRoute, RouteRuntime>();
@@ -28,6 +30,7 @@ export function routeRuntime(route: CompiledRoute): RouteRuntime {
       responseHeaders: compileHeaderRules(action.headers?.response),
       basicAuth: security?.basicAuth ? new BasicAuth(security.basicAuth) : undefined,
       rateLimiter: security?.rateLimit ? new RateLimiter(security.rateLimit) : undefined,
+      pathRewrite: action.target?.path !== undefined ? compilePathRewrite(action.target.path) : undefined,
     };
     cache.set(route, rt);
   }

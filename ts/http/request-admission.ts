@@ -132,9 +132,11 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
     protocol: proto,
     timestamp: now,
   };
+  // Origin-form to the backend (an absolute-form target loses its authority, already used for routing).
+  const target = rt.pathRewrite ? rt.pathRewrite.render(path, match.remainder, match.params) + (q < 0 ? '' : r.path.slice(q)) : r.path;
   const head = buildRequestHead(
     r.method,
-    r.target,
+    target,
     r.headers,
     tokens,
     { xff: trustedPeer ? `${incomingXff}, ${record.clientIp}` : record.clientIp, proto, host: headerValue(r.headers, 'host'), port: record.destPort },

@@ -71,6 +71,7 @@ function layerOf(r: IRouteConfig): 'l4' | 'http' {
     m.headers !== undefined ||
     a.headers !== undefined ||
     a.websocket !== undefined ||
+    a.target?.path !== undefined ||
     s?.basicAuth !== undefined ||
     s?.rateLimit !== undefined;
   return httpy ? 'http' : 'l4';

@@ -20,7 +20,11 @@ const SECURITY_KEYS = ['ipAllowList', 'ipBlockList', 'maxConnections', 'basicAut
 
 export function checkTarget(v: unknown, path: string): void {
   const t = obj(v, path);
-  knownKeys(t, ['host', 'port'], path);
+  knownKeys(t, ['host', 'port', 'path'], path);
+  if (t.path !== undefined) {
+    str(t.path, `${path}.path`);
+    if (!(t.path as string).startsWith('/')) throw configError(`${path}.path`, `${JSON.stringify(t.path)} must start with '/'`);
+  }
   if (t.host === undefined) throw configError(`${path}.host`, 'is required');
   if (Array.isArray(t.host)) strArray(t.host, `${path}.host`);
   else if (typeof t.host !== 'function') str(t.host, `${path}.host`);
