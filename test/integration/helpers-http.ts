@@ -6,6 +6,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type * as net from 'node:net';
+import type * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { WebSocketServer, WebSocket } from 'ws';
 import { runOpenssl } from '../helpers/clients.js';
@@ -97,8 +98,11 @@ export async function startWsEcho(t: TestContextLike, name: string, cert?: ITest
   return { port: (server.address() as net.AddressInfo).port, name, upgrades, peers };
 }
 
+/** ws passes TLS options through to tls.connect; `servername` is missing from its types. */
+export type WsClientOptions = WebSocket.ClientOptions & Pick<tls.ConnectionOptions, 'servername'>;
+
 /** Opens a ws client; resolves on 'open', rejects with the unexpected response status or error. */
-export function openWs(t: TestContextLike, url: string, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
+export function openWs(t: TestContextLike, url: string, options: WsClientOptions = {}): Promise<WebSocket> {
   const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 5000, ...options });
   ws.on('error', () => {});
   t.after(() => ws.terminate());

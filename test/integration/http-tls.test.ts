@@ -120,7 +120,7 @@ test('per-request routing after termination: /api/* on a.example.com goes to its
 // plaintext and the client a 504/502. The pool key (host:port) would also need the TLS-ness.
 const REENCRYPT_TODO = 'HTTP layer never re-encrypts: upstream-pool connects plain TCP for terminate-and-reencrypt';
 
-test('terminate-and-reencrypt: an https backend receives the request over TLS', { todo: REENCRYPT_TODO }, async (t) => {
+test('terminate-and-reencrypt: an https backend receives the request over TLS', { todo: REENCRYPT_TODO, timeout: 15_000 }, async (t) => {
   if (!requireCommand('curl', t)) return;
   const beCert = testCert('backend.internal');
   const seen: Array<{ url: string; encrypted: boolean; proto: string | undefined }> = [];
