@@ -161,3 +161,33 @@ test('keep-alive: 3 requests on one connection -> requests +3, connections +1; b
   assert.equal(stats.connections.byRoute().size, 0);
   assert.equal(stats.connections.active(), 0);
 });
+
+// BUG: ts/metrics/metrics-collector.ts connectionRouted() (called from ts/connection/connection-manager.ts
+// admitRoute when a kept-alive connection's next request matches another route) sets conn.routeName
+// without sampling first, so the bytes the connection moved for the previous request, still unsampled,
+// are credited to the new route at the next sample (the 1 s tick or close). Fix: sampleConnection(state,
+// nowSecond) before rebinding when the route changes.
+test('keep-alive across routes: per-route byte counters credit each request to its own route', { todo: 'unsampled bytes of the previous request move to the next request route (metrics-collector connectionRouted)' }, async (t) => {
+  const small = await startHttpServer((_req, res) => res.end(Buffer.alloc(1000, 0x61)));
+  const large = await startHttpServer((_req, res) => res.end(Buffer.alloc(50_000, 0x62)));
+  t.after(() => Promise.all([small.close(), large.close()]));
+  const port = await freePort();
+  const proxy = await startProxy(t, {
+    routes: [httpRoute('small', port, 'small.example.com', small.port), httpRoute('large', port, 'large.example.com', large.port)],
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const get = (host: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      http.get({ port, host: '127.0.0.1', path: '/', headers: { host }, agent }, (res) => res.resume().on('end', resolve)).on('error', reject);
+    });
+  await get('large.example.com');
+  await get('small.example.com');
+  await get('small.example.com');
+  agent.destroy();
+  await until(() => proxy.connectionCount === 0, 'connection closed');
+  const fams = parsePrometheusTextFormat(await proxy.getPrometheusMetrics());
+  const largeOut = value(fams, 'smartproxy_bytes_total', { direction: 'out', route: 'large' }) ?? 0;
+  const smallOut = value(fams, 'smartproxy_bytes_total', { direction: 'out', route: 'small' }) ?? 0;
+  assert.ok(largeOut >= 50_000, `large: ${largeOut} bytes out`);
+  assert.ok(smallOut >= 2000 && smallOut < 50_000, `small: ${smallOut} bytes out`);
+});
