@@ -81,6 +81,7 @@ export class SmartProxy extends EventEmitter {
       clock: this.clock,
       ticker: this.ticker,
       connectTimeoutMs: this.opts.connectionTimeout,
+      responseTimeoutMs: this.opts.socketTimeout,
       keepAlive: this.opts.keepAlive,
       keepAliveInitialDelay: this.opts.keepAliveInitialDelay,
     });

@@ -52,6 +52,10 @@ export interface IRouteTarget {
 export interface IRouteTls {
   mode: TlsMode;
   certificate?: 'auto' | { key: string; cert: string };
+  /** 'terminate-and-reencrypt': verify the backend's certificate (default false). */
+  verifyBackend?: boolean;
+  /** 'terminate-and-reencrypt': CAs (PEM) trusted for the backend when verifying; default the system store. */
+  backendCa?: string[];
 }
 
 export interface IRouteMatch {

@@ -118,9 +118,8 @@ test('per-request routing after termination: /api/* on a.example.com goes to its
 // connectUpstream): the HTTP layer always opens a plain TCP upstream; connectTlsUpstream
 // (ts/forwarding/tls-upstream.ts) is never used for 'terminate-and-reencrypt', so the https backend gets
 // plaintext and the client a 504/502. The pool key (host:port) would also need the TLS-ness.
-const REENCRYPT_TODO = 'HTTP layer never re-encrypts: upstream-pool connects plain TCP for terminate-and-reencrypt';
 
-test('terminate-and-reencrypt: an https backend receives the request over TLS', { todo: REENCRYPT_TODO, timeout: 15_000 }, async (t) => {
+test('terminate-and-reencrypt: an https backend receives the request over TLS', { timeout: 15_000 }, async (t) => {
   if (!requireCommand('curl', t)) return;
   const beCert = testCert('backend.internal');
   const seen: Array<{ url: string; encrypted: boolean; proto: string | undefined }> = [];

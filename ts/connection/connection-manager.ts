@@ -126,8 +126,9 @@ export class ConnectionManager {
     }
     record.routeIndex = route.index;
     if (record.routeName !== route.name) {
-      record.routeName = route.name;
+      // Told before the name changes, so bytes so far are credited to the previous route.
       this.deps.metrics.connectionRouted(record, route.name);
+      record.routeName = route.name;
     }
     return undefined;
   }

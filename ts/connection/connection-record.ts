@@ -63,6 +63,8 @@ export class ConnectionRecord {
   closed = false;
   /** HTTP sessions wait on slow backends legitimately: the "data in, nothing out" zombie rule does not apply. */
   exemptFromStuckRule = false;
+  /** An HTTP request is waiting on its backend: the client's OS-level idle timer does not apply. */
+  inFlight = false;
   /** connection:open was emitted. */
   announced = false;
   /** Counted against the per-IP limits (released exactly once). */

@@ -192,7 +192,14 @@ export class Dispatcher {
     if (record.announced) return;
     record.announced = true;
     const { options, cm } = this.deps;
-    if (options.socketTimeout > 0) record.client.setTimeout(options.socketTimeout, () => cm.close(record, 'socket_timeout', 'peer_closed'));
+    if (options.socketTimeout > 0) {
+      // on(), not setTimeout's once-callback: Node re-arms the timer on the next byte, and an
+      // in-flight HTTP request is skipped rather than ending the watch.
+      record.client.setTimeout(options.socketTimeout);
+      record.client.on('timeout', () => {
+        if (!record.inFlight) cm.close(record, 'socket_timeout', 'peer_closed');
+      });
+    }
     this.deps.events.opened(record);
   }
 

@@ -16,11 +16,15 @@ import { admitRequest, type RequestPlan } from './request-admission.js';
 import { runSocketHandler } from '../handlers/socket-handler.js';
 import type { CompiledRoute } from '../routing/index.js';
 import type { IRouteContext } from '../types.js';
-import type { PooledSocket } from './upstream-pool.js';
+import { upstreamKey, type PooledSocket, type UpstreamOwner, type UpstreamTls } from './upstream-pool.js';
+import { isIP } from 'node:net';
 import type { HttpDeps } from './http-deps.js';
 import { relayWebSocket } from './websocket-relay.js';
 
 type ClientStream = net.Socket | tls.TLSSocket;
+const EMPTY = Buffer.alloc(0);
+/** Client bytes held while a request waits for its backend or response, before reading pauses. */
+const MAX_PENDING_BYTES = 4 * MAX_HTTP_HEAD_BYTES;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 interface Exchange extends RequestPlan {
@@ -41,8 +45,8 @@ export function serveHttp(record: ConnectionRecord, stream: ClientStream, initia
   new HttpSession(record, stream, isTls, deps).start(initial);
 }
 
-class HttpSession {
-  private buf: Buffer = Buffer.alloc(0);
+class HttpSession implements UpstreamOwner {
+  private buf: Buffer = EMPTY;
   private ex: Exchange | undefined;
   private phase: 'head' | 'body' | 'waiting' | 'done' = 'head';
 
@@ -70,7 +74,7 @@ class HttpSession {
     }
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     if (this.phase === 'head') this.nextRequest();
-    else if (this.buf.length > MAX_HTTP_HEAD_BYTES * 4) this.stream.pause();
+    else if (this.buf.length > MAX_PENDING_BYTES) this.stream.pause();
   };
 
   private readonly onClientEnd = (): void => {
@@ -82,7 +86,7 @@ class HttpSession {
     if (this.phase === 'done') return;
     this.phase = 'done';
     const up = this.ex?.upstream;
-    if (up) up.socket.destroy();
+    if (up) this.deps.pool.discard(up);
     this.ex = undefined;
   };
 
@@ -95,7 +99,7 @@ class HttpSession {
   /** Answer locally and close the connection. */
   private reject(status: number, headers?: Record<string, string>): void {
     const up = this.ex?.upstream;
-    if (up) up.socket.destroy();
+    if (up) this.deps.pool.discard(up);
     this.ex = undefined;
     this.phase = 'done';
     this.stream.pause();
@@ -134,12 +138,12 @@ class HttpSession {
       upstreamReusable: true,
     };
     const rest = this.buf.subarray(r.headLength);
-    this.buf = Buffer.alloc(0);
+    this.buf = EMPTY;
     this.phase = 'body';
-    // While a request is in flight the backend's timeout governs; the client's idle limit resumes after.
-    if (this.deps.options.socketTimeout > 0) this.record.client.setTimeout(0);
-    // Hold the client's further bytes until the backend is connected.
-    this.stream.pause();
+    // While a request is in flight the backend's timeout governs (the client's idle timer ignores it).
+    this.record.inFlight = true;
+    // The client keeps being read (pausing costs a readStop/readStart pair per request):
+    // bytes that arrive before the backend is connected are buffered, bounded below.
     if (rest.length > 0) this.buf = rest;
     this.acquireUpstream(this.ex);
   }
@@ -147,16 +151,16 @@ class HttpSession {
   private acquireUpstream(ex: Exchange): void {
     const { deps } = this;
     const host = ex.hosts[ex.hostIndex]!;
-    const key = `${host}:${ex.port}`;
-    const pooled = ex.isUpgrade || ex.retried ? undefined : deps.pool.take(key);
+    const tls = ex.route.tlsMode === 'terminate-and-reencrypt' ? this.upstreamTls(ex, host) : undefined;
+    const pooled = ex.isUpgrade || ex.retried ? undefined : deps.pool.take(upstreamKey(host, ex.port, tls), this);
     if (pooled) {
       ex.rt.selector.acquired(host);
       this.attach(ex, pooled);
       return;
     }
-    deps.pool.connect(host, ex.port, (r, p) => {
+    deps.pool.connect(host, ex.port, tls, this, (r, p) => {
       if (this.ex !== ex) {
-        if (p) p.socket.destroy();
+        if (p) deps.pool.discard(p);
         return;
       }
       if (!r.ok || !p) {
@@ -176,19 +180,21 @@ class HttpSession {
     });
   }
 
+  /** Re-encryption settings: SNI is the client's SNI, else the target host when it is a name. */
+  private upstreamTls(ex: Exchange, host: string): UpstreamTls {
+    const t = ex.route.config.action.tls;
+    const sni = this.record.facts?.sni ?? (isIP(host) === 0 ? host : undefined);
+    return { servername: sni, verify: t?.verifyBackend === true, ca: t?.backendCa };
+  }
+
   private attach(ex: Exchange, up: PooledSocket): void {
     ex.upstream = up;
     const s = up.socket;
-    s.on('data', this.onUpstreamData);
-    s.on('end', this.onUpstreamEnd);
-    s.on('close', this.onUpstreamClose);
-    const timeout = this.deps.options.socketTimeout;
-    if (timeout > 0) s.setTimeout(timeout, this.onUpstreamTimeout);
     // Head and the body bytes that arrived with it leave in one write (cork -> writev).
     s.cork();
     s.write(ex.head, 'latin1');
     const pending = this.buf;
-    this.buf = Buffer.alloc(0);
+    this.buf = EMPTY;
     if (pending.length > 0) this.relayRequestBody(pending, 0);
     else if (ex.reqBody.done) this.requestSent();
     s.uncork();
@@ -200,6 +206,7 @@ class HttpSession {
     const up = ex?.upstream;
     if (!ex || !up) {
       this.buf = this.buf.length === 0 ? chunk.subarray(start) : Buffer.concat([this.buf, chunk.subarray(start)]);
+      if (this.buf.length > MAX_PENDING_BYTES) this.stream.pause();
       return;
     }
     const end = ex.reqBody.advance(chunk, start);
@@ -220,11 +227,11 @@ class HttpSession {
 
   private requestSent(): void {
     if (this.phase !== 'body') return;
+    // Further client bytes (a pipelined request) wait in `buf` until this response is done.
     this.phase = 'waiting';
-    this.stream.pause();
   }
 
-  private readonly onUpstreamData = (chunk: Buffer): void => {
+  readonly onUpstreamData = (chunk: Buffer): void => {
     const ex = this.ex;
     if (!ex) return;
     ex.resStarted = true;
@@ -306,16 +313,15 @@ class HttpSession {
 
   private responseDone(ex: Exchange): void {
     const up = ex.upstream!;
-    this.detachUpstream(up);
     ex.rt.selector.released(ex.hosts[ex.hostIndex]!);
     if (ex.upstreamReusable && ex.reqBody.done) this.deps.pool.release(up);
-    else up.socket.destroy();
+    else this.deps.pool.discard(up);
     this.ex = undefined;
     if (ex.clientClose) {
       this.finish();
       return;
     }
-    if (this.deps.options.socketTimeout > 0) this.record.client.setTimeout(this.deps.options.socketTimeout);
+    this.record.inFlight = false;
     this.phase = 'head';
     if (this.stream.readableEnded && this.buf.length === 0) {
       this.finish();
@@ -326,15 +332,10 @@ class HttpSession {
   }
 
   private detachUpstream(up: PooledSocket): void {
-    const s = up.socket;
-    s.removeListener('data', this.onUpstreamData);
-    s.removeListener('end', this.onUpstreamEnd);
-    s.removeListener('close', this.onUpstreamClose);
-    s.setTimeout(0);
-    s.removeListener('timeout', this.onUpstreamTimeout);
+    up.owner = undefined;
   }
 
-  private readonly onUpstreamEnd = (): void => {
+  readonly onUpstreamEnd = (): void => {
     const ex = this.ex;
     if (!ex) return;
     if (ex.resBody && ex.resFraming?.kind === 'close') {
@@ -344,7 +345,7 @@ class HttpSession {
     }
   };
 
-  private readonly onUpstreamClose = (): void => {
+  readonly onUpstreamClose = (): void => {
     const ex = this.ex;
     if (!ex || !ex.upstream) return;
     const up = ex.upstream;
@@ -368,13 +369,13 @@ class HttpSession {
     this.stream.destroy();
   };
 
-  private readonly onUpstreamTimeout = (): void => {
+  readonly onUpstreamTimeout = (): void => {
     const ex = this.ex;
     if (!ex) return;
     if (!ex.resStarted) this.reject(504);
     else {
       this.phase = 'done';
-      ex.upstream?.socket.destroy();
+      if (ex.upstream) this.deps.pool.discard(ex.upstream);
       this.stream.destroy();
     }
   };
@@ -384,7 +385,7 @@ class HttpSession {
     this.detachClient();
     this.phase = 'done';
     const pending = this.buf;
-    this.buf = Buffer.alloc(0);
+    this.buf = EMPTY;
     this.stream.pause();
     runSocketHandler(this.stream, this.record.idText, route.config, ctx, pending, this.deps.logger, () => this.stream.destroy());
   }
@@ -398,18 +399,17 @@ class HttpSession {
   }
 
   private upgrade(ex: Exchange, backendRest: Buffer): void {
-    const up = ex.upstream!;
-    this.detachUpstream(up);
+    const backend = this.deps.pool.detach(ex.upstream!);
     const s = this.stream;
     this.detachClient();
     this.ex = undefined;
     this.phase = 'done';
     const ws = ex.route.config.action.websocket;
     const clientRest = this.buf.length > 0 ? this.buf : undefined;
-    this.buf = Buffer.alloc(0);
+    this.buf = EMPTY;
     relayWebSocket(
       s,
-      up.socket,
+      backend,
       clientRest,
       backendRest.length > 0 ? backendRest : undefined,
       { pingIntervalMs: ws?.pingIntervalMs, pingTimeoutMs: ws?.pingTimeoutMs, clock: this.deps.clock, ticker: this.deps.ticker },

@@ -139,9 +139,15 @@ export class MetricsCollector {
   }
 
   connectionRouted(conn: TrackedConnection, routeName: string): void {
-    conn.routeName = routeName;
-    if (!this.enabled) return;
+    if (!this.enabled) {
+      conn.routeName = routeName;
+      return;
+    }
     const state = this.conns.get(conn);
+    // Bytes moved so far belong to the route that served them (a keep-alive connection
+    // whose next request goes elsewhere).
+    if (state && conn.routeName !== undefined && conn.routeName !== routeName) this.sampleConnection(state, this.nowSecond());
+    conn.routeName = routeName;
     if (state) this.countRoute(state, routeName);
   }
 

@@ -74,8 +74,13 @@ export function checkSecurity(v: unknown, path: string): void {
 
 function checkTls(v: unknown, path: string, ctx: RouteCheckContext): void {
   const t = obj(v, path);
-  knownKeys(t, ['mode', 'certificate'], path);
+  knownKeys(t, ['mode', 'certificate', 'verifyBackend', 'backendCa'], path);
   const mode = oneOf(t.mode, ['passthrough', 'terminate', 'terminate-and-reencrypt'] as const, `${path}.mode`);
+  if (t.verifyBackend !== undefined && typeof t.verifyBackend !== 'boolean') throw configError(`${path}.verifyBackend`, `${String(t.verifyBackend)} is not a boolean`);
+  if (t.backendCa !== undefined) strArray(t.backendCa, `${path}.backendCa`);
+  if ((t.verifyBackend !== undefined || t.backendCa !== undefined) && mode !== 'terminate-and-reencrypt') {
+    throw configError(`${path}.${t.verifyBackend !== undefined ? 'verifyBackend' : 'backendCa'}`, "is only used with 'terminate-and-reencrypt'");
+  }
   const cert = t.certificate;
   if (cert !== undefined && cert !== 'auto') {
     const c = obj(cert, `${path}.certificate`);
