@@ -12,29 +12,42 @@ export class TargetSelector {
   private readonly active = new Map<string, number>();
   private readonly downUntil = new Map<string, number>();
 
-  constructor(private readonly action: IRouteAction) {}
+  /** A fixed host list, built once (no allocation per request for the common case). */
+  private readonly fixedHosts: string[] | undefined;
 
-  /** Candidate hosts in the order to try them. */
-  hosts(ctx: IRouteContext, now: number): string[] {
+  constructor(private readonly action: IRouteAction) {
+    const h = action.target?.host;
+    this.fixedHosts = typeof h === 'string' ? [h] : Array.isArray(h) ? [...h] : undefined;
+  }
+
+  /**
+   * Candidate hosts in the order to try them. `ctx` builds the route context; it is called
+   * only when a target function needs it.
+   */
+  hosts(ctx: () => IRouteContext, clientIp: string, now: number): string[] {
     const target = this.action.target;
     if (!target) return [];
-    const raw = typeof target.host === 'function' ? target.host(ctx) : target.host;
-    const list = Array.isArray(raw) ? raw : [raw];
+    let list = this.fixedHosts;
+    if (!list) {
+      const raw = (target.host as (c: IRouteContext) => string | string[])(ctx());
+      list = Array.isArray(raw) ? raw : [raw];
+    }
     if (list.length <= 1) return list;
     const healthy = list.filter((h) => (this.downUntil.get(h) ?? 0) <= now);
     const pool = healthy.length > 0 ? healthy : list;
-    const first = this.pick(pool, ctx);
+    const first = this.pick(pool, clientIp);
     const rest = list.filter((h) => h !== first);
     return [first, ...rest];
   }
 
-  port(ctx: IRouteContext): number {
+  /** `localPort`: the port the client connected to ('preserve'). */
+  port(ctx: () => IRouteContext, localPort: number): number {
     const p = this.action.target?.port;
-    if (p === 'preserve' || p === undefined) return ctx.port;
-    return typeof p === 'function' ? p(ctx) : p;
+    if (p === 'preserve' || p === undefined) return localPort;
+    return typeof p === 'function' ? p(ctx()) : p;
   }
 
-  private pick(pool: string[], ctx: IRouteContext): string {
+  private pick(pool: string[], clientIp: string): string {
     switch (this.action.loadBalancing?.algorithm) {
       case 'least-connections': {
         let best = pool[0]!;
@@ -49,7 +62,7 @@ export class TargetSelector {
         return best;
       }
       case 'ip-hash':
-        return pool[hash(ctx.clientIp) % pool.length]!;
+        return pool[hash(clientIp) % pool.length]!;
       default:
         return pool[this.rr++ % pool.length]!;
     }

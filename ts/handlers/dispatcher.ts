@@ -175,16 +175,15 @@ export class Dispatcher {
       this.startHttp(record, record.client, sniffed, false);
       return;
     }
-    const ctx = connectionContext(record, clock.now());
     const action = route.config.action;
     this.deps.requestServed(route.name, record.clientIp);
     if (action.type === 'socket-handler') {
-      runSocketHandler(record.client, record.idText, route.config, ctx, sniffed, logger, () => cm.close(record, 'handler_error', undefined));
+      runSocketHandler(record.client, record.idText, route.config, connectionContext(record, clock.now()), sniffed, logger, () => cm.close(record, 'handler_error', undefined));
       return;
     }
     const selector = routeRuntime(route).selector;
     const sendProxy = action.sendProxyProtocol ?? options.sendProxyProtocol;
-    forwardConnection({ options, cm, clock, logger }, record, selector, ctx, sendProxy, sniffed);
+    forwardConnection({ options, cm, clock, logger }, record, selector, () => connectionContext(record, clock.now()), sendProxy, sniffed);
   }
 
   /** The connection is accepted for serving: OS-level idle limit, and the connection:open event (once). */

@@ -26,7 +26,7 @@ export function forwardConnection(
   deps: ForwardDeps,
   record: ConnectionRecord,
   selector: TargetSelector,
-  ctx: IRouteContext,
+  ctx: () => IRouteContext,
   sendProxy: ProxyProtocolVersion,
   sniffed: Buffer | undefined,
 ): void {
@@ -34,8 +34,8 @@ export function forwardConnection(
   let hosts: string[];
   let port: number;
   try {
-    hosts = selector.hosts(ctx, clock.now());
-    port = selector.port(ctx);
+    hosts = selector.hosts(ctx, record.clientIp, clock.now());
+    port = selector.port(ctx, record.localPort);
   } catch (err) {
     logger.warn({ conn: record.idText, err }, 'target function threw');
     cm.close(record, 'handler_error', undefined);

@@ -27,18 +27,46 @@ const EMPTY = Buffer.alloc(0);
 const MAX_PENDING_BYTES = 4 * MAX_HTTP_HEAD_BYTES;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-interface Exchange extends RequestPlan {
-  reqBody: BodyTracker;
-  hasBody: boolean;
-  hostIndex: number;
-  upstream: PooledSocket | undefined;
-  retried: boolean;
+/** One request/response exchange; a class so every exchange shares one shape. */
+class Exchange {
+  readonly method: string;
+  readonly route: RequestPlan['route'];
+  readonly rt: RequestPlan['rt'];
+  readonly vars: RequestPlan['vars'];
+  readonly head: string;
+  readonly framing: Framing;
+  clientClose: boolean;
+  readonly clientHttp10: boolean;
+  readonly isUpgrade: boolean;
+  readonly hosts: string[];
+  readonly port: number;
+  readonly reqBody: BodyTracker;
+  readonly hasBody: boolean;
+  hostIndex = 0;
+  upstream: PooledSocket | undefined = undefined;
+  retried = false;
   /** Bytes of the response read so far (head phase). */
-  resBuf: Buffer | undefined;
-  resStarted: boolean;
-  resBody: BodyTracker | undefined;
-  resFraming: Framing | undefined;
-  upstreamReusable: boolean;
+  resBuf: Buffer | undefined = undefined;
+  resStarted = false;
+  resBody: BodyTracker | undefined = undefined;
+  resFraming: Framing | undefined = undefined;
+  upstreamReusable = true;
+
+  constructor(plan: RequestPlan) {
+    this.method = plan.method;
+    this.route = plan.route;
+    this.rt = plan.rt;
+    this.vars = plan.vars;
+    this.head = plan.head;
+    this.framing = plan.framing;
+    this.clientClose = plan.clientClose;
+    this.clientHttp10 = plan.clientHttp10;
+    this.isUpgrade = plan.isUpgrade;
+    this.hosts = plan.hosts;
+    this.port = plan.port;
+    this.reqBody = new BodyTracker(plan.framing);
+    this.hasBody = plan.framing.kind !== 'none';
+  }
 }
 
 export function serveHttp(record: ConnectionRecord, stream: ClientStream, initial: Buffer | undefined, isTls: boolean, deps: HttpDeps): void {
@@ -123,20 +151,7 @@ class HttpSession implements UpstreamOwner {
       this.handOff(decision.handoff, decision.ctx);
       return;
     }
-    const plan = decision;
-    this.ex = {
-      ...plan,
-      reqBody: new BodyTracker(plan.framing),
-      hasBody: plan.framing.kind !== 'none',
-      hostIndex: 0,
-      upstream: undefined,
-      retried: false,
-      resBuf: undefined,
-      resStarted: false,
-      resBody: undefined,
-      resFraming: undefined,
-      upstreamReusable: true,
-    };
+    this.ex = new Exchange(decision);
     const rest = this.buf.subarray(r.headLength);
     this.buf = EMPTY;
     this.phase = 'body';

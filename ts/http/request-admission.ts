@@ -20,7 +20,8 @@ export interface RequestPlan {
   method: string;
   route: CompiledRoute;
   rt: RouteRuntime;
-  vars: TemplateVars;
+  /** Template variables, when the route has header rules. */
+  vars: TemplateVars | undefined;
   /** The head for the backend. */
   head: string;
   framing: Framing;
@@ -51,8 +52,18 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
   const domain = r.host !== undefined ? hostWithoutPort(r.host) : undefined;
   const q = r.path.indexOf('?');
   const path = q < 0 ? r.path : r.path.slice(0, q);
-  const headers = headerRecord(r.headers);
-  const match = deps.table().match({ port: record.localPort, clientIp: record.clientIp, domain, path, headers, phase: 'request' });
+  const table = deps.table();
+  // The lower-cased header record is built only when something reads it.
+  let headerCache: Record<string, string> | undefined;
+  const headers = (): Record<string, string> => (headerCache ??= headerRecord(r.headers));
+  const match = table.match({
+    port: record.localPort,
+    clientIp: record.clientIp,
+    domain,
+    path,
+    headers: table.portHasHeaderRoutes(record.localPort) ? headers() : undefined,
+    phase: 'request',
+  });
   if (!match) {
     deps.routeMiss(record, domain);
     return { status: 404 };
@@ -64,13 +75,13 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
     return { status: refusal === 'route_max_connections' ? 429 : 403 };
   }
   const rt = routeRuntime(route);
-  if (rt.basicAuth && !rt.basicAuth.check(headers['authorization'])) {
+  if (rt.basicAuth && !rt.basicAuth.check(headerValue(r.headers, 'authorization'))) {
     deps.cm.reportRefusal(record, 'auth_failed', route.name);
     return { status: 401, headers: { 'WWW-Authenticate': rt.basicAuth.challenge } };
   }
   const now = deps.clock.now();
   if (rt.rateLimiter) {
-    const key = rt.rateLimiter.keyFor(record.clientIp, path, (n) => headers[n]);
+    const key = rt.rateLimiter.keyFor(record.clientIp, path, (n) => headers()[n]);
     if (!rt.rateLimiter.allow(key, now)) {
       deps.cm.reportRefusal(record, 'request_rate_limit', route.name);
       return { status: 429, headers: { 'Retry-After': String(rt.rateLimiter.retryAfter(key, now)) } };
@@ -80,7 +91,8 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
   const isUpgrade = tokens.upgrade && /^websocket$/i.test(headerValue(r.headers, 'upgrade') ?? '');
   if (isUpgrade && route.config.action.websocket?.enabled === false) return { status: 403 };
   const query = q < 0 ? '' : r.path.slice(q + 1);
-  const ctx: IRouteContext = {
+  // The route context is built only for user code (target functions, socket handlers).
+  const ctx = (): IRouteContext => ({
     connectionId: record.idText,
     port: record.localPort,
     domain,
@@ -96,18 +108,18 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
     query,
     method: r.method,
     url: r.target,
-    headers,
+    headers: headers(),
     params: match.params ?? {},
-  };
+  });
   if (route.config.action.type === 'socket-handler') {
     deps.requestServed(route.name, record.clientIp);
-    return { handoff: route, ctx };
+    return { handoff: route, ctx: ctx() };
   }
   let hosts: string[];
   let port: number;
   try {
-    hosts = rt.selector.hosts(ctx, now);
-    port = rt.selector.port(ctx);
+    hosts = rt.selector.hosts(ctx, record.clientIp, now);
+    port = rt.selector.port(ctx, record.localPort);
   } catch (err) {
     deps.logger.warn({ conn: record.idText, err }, 'target function threw');
     return { status: 502 };
@@ -115,23 +127,26 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
   if (hosts.length === 0 || !Number.isInteger(port) || port < 1 || port > 65535) return { status: 502 };
   deps.requestServed(route.name, record.clientIp);
   const proto = isTls ? 'https' : 'http';
-  const incomingXff = headers['x-forwarded-for'];
+  const incomingXff = headerValue(r.headers, 'x-forwarded-for');
   const trustedPeer = incomingXff !== undefined && deps.proxyIPs?.matches(record.clientIp) === true;
-  const vars: TemplateVars = {
-    clientIp: record.clientIp,
-    clientPort: record.clientPort,
-    domain: domain ?? '',
-    host: r.host ?? '',
-    path,
-    query,
-    url: r.target,
-    method: r.method,
-    port: record.localPort,
-    routeName: route.name,
-    connectionId: record.idText,
-    protocol: proto,
-    timestamp: now,
-  };
+  const vars: TemplateVars | undefined =
+    rt.requestHeaders || rt.responseHeaders
+      ? {
+          clientIp: record.clientIp,
+          clientPort: record.clientPort,
+          domain: domain ?? '',
+          host: r.host ?? '',
+          path,
+          query,
+          url: r.target,
+          method: r.method,
+          port: record.localPort,
+          routeName: route.name,
+          connectionId: record.idText,
+          protocol: proto,
+          timestamp: now,
+        }
+      : undefined;
   // Origin-form to the backend (an absolute-form target loses its authority, already used for routing).
   const target = rt.pathRewrite ? rt.pathRewrite.render(path, match.remainder, match.params) + (q < 0 ? '' : r.path.slice(q)) : r.path;
   const head = buildRequestHead(

@@ -42,6 +42,8 @@ export interface Bucket {
   readonly plain: EntryList;
   readonly needsSniff: boolean;
   readonly hasHttp: boolean;
+  /** Some route on the port matches on request headers. */
+  readonly hasHeaders: boolean;
   /** Highest rank among wildcard / glob / domain-less entries: a better match found earlier skips them. */
   readonly wildMaxRank: number;
   readonly globMaxRank: number;
@@ -126,6 +128,7 @@ function buildBucket(routes: CompiledRoute[]): Bucket {
     plain: toList(plain),
     needsSniff: routes.some((r) => r.needsSniff),
     hasHttp: routes.some((r) => r.layer === 'http'),
+    hasHeaders: routes.some((r) => r.config.match.headers !== undefined),
     wildMaxRank,
     globMaxRank: maxRank(globs),
     plainMaxRank: maxRank(plain),

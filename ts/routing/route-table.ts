@@ -128,6 +128,11 @@ export class RouteTable {
   portHasHttpRoutes(port: number): boolean {
     return this.#bucket(port)?.hasHttp ?? false;
   }
+
+  /** Some route on this port matches on request headers (callers may skip building them otherwise). */
+  portHasHeaderRoutes(port: number): boolean {
+    return this.#bucket(port)?.hasHeaders ?? false;
+  }
 }
 
 function matchKey(r: CompiledRoute): string {
