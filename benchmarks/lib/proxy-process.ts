@@ -27,7 +27,7 @@ export function startNodeProxy(kind: ProxyKind, targetPort: number, name: string
  */
 export function forkProxyChild(childFile: string, config: object, name: string): Promise<IProxyUnderTest> {
   const child: ChildProcess = fork(childFile, [JSON.stringify(config)], {
-    execArgv: [...TSX_IMPORT],
+    execArgv: [...TSX_IMPORT, ...(process.env.BENCH_CHILD_ARGS ? process.env.BENCH_CHILD_ARGS.split(' ') : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
