@@ -315,3 +315,18 @@ test('path rewriting from the match remainder and parameters (action.target.path
   c.write(`GET http://rw.example.com/api/abs?q HTTP/1.1\r\nHost: rw.example.com\r\nConnection: close\r\n\r\n`);
   assert.match((await readAll(c)).toString(), /"url":"\/v2\/abs\?q"/);
 });
+
+test('a kept-alive client that stops in the middle of its next request head and sends FIN gets 400', async (t) => {
+  const be = await startHttpServer((_req, res) => res.end('one'));
+  t.after(() => be.close());
+  const port = await freePort();
+  await startProxy(t, { routes: [httpRoute('cut', port, 'cut.example.com', be.port)] });
+  const c = await connectTo(port, { allowHalfOpen: true });
+  c.write('GET / HTTP/1.1\r\nHost: cut.example.com\r\n\r\n');
+  await readUntil(c, (b) => b.toString().endsWith('one'));
+  c.write('GET /two HTTP/1.1\r\nHost: cut.example.com\r\n');
+  await new Promise((r) => setTimeout(r, 50));
+  c.end();
+  assert.match((await readAll(c)).toString(), /^HTTP\/1\.1 400 /);
+  assert.equal(be.requests, 1);
+});

@@ -106,8 +106,11 @@ class HttpSession implements UpstreamOwner {
   };
 
   private readonly onClientEnd = (): void => {
-    // Half-close: a client that sent its request and FIN still gets the whole response.
-    if (this.phase === 'head' && this.buf.length === 0) this.finish();
+    // Half-close: a client that sent its request and FIN still gets the whole response;
+    // one that stops in the middle of a request head gets 400.
+    if (this.phase !== 'head') return;
+    if (this.buf.length === 0) this.finish();
+    else this.reject(400);
   };
 
   private readonly onClientClose = (): void => {
@@ -271,13 +274,13 @@ class HttpSession implements UpstreamOwner {
       const rest = buf.subarray(r.headLength);
       const { rt, vars } = ex;
       if (r.status === 101 && ex.isUpgrade) {
-        this.stream.write(buildResponseHead(101, r.reason, r.headers, rt.responseHeaders, vars, false, true, false));
+        this.stream.write(buildResponseHead(101, r.reason, r.headers, rt.responseHeaders, vars, false, true, false), 'latin1');
         this.upgrade(ex, rest);
         return;
       }
       if (r.status >= 100 && r.status < 200) {
         // 100 Continue and other interim responses pass through; the final one follows.
-        this.stream.write(buildResponseHead(r.status, r.reason, r.headers, undefined, undefined, false, false, false));
+        this.stream.write(buildResponseHead(r.status, r.reason, r.headers, undefined, undefined, false, false, false), 'latin1');
         ex.resBuf = rest;
         if (rest.length === 0) return;
         continue;
