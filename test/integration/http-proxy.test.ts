@@ -330,3 +330,30 @@ test('a kept-alive client that stops in the middle of its next request head and 
   assert.match((await readAll(c)).toString(), /^HTTP\/1\.1 400 /);
   assert.equal(be.requests, 1);
 });
+
+test('many kept-alive clients fetching large responses under backpressure all complete (pooled sockets reused)', { timeout: 60_000 }, async (t) => {
+  const big = Buffer.alloc(256 * 1024, 0x61);
+  const be = await startHttpServer((_req, res) => {
+    res.writeHead(200, { 'content-length': big.length });
+    res.end(big);
+  });
+  t.after(() => be.close());
+  const port = await freePort();
+  await startProxy(t, { routes: [httpRoute('big', port, 'big.example.com', be.port)] });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
+  t.after(() => agent.destroy());
+  const fetchOne = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = http.get({ port, host: '127.0.0.1', path: '/', headers: { host: 'big.example.com' }, agent }, (res) => {
+        let n = 0;
+        res.on('data', (d: Buffer) => (n += d.length));
+        res.on('end', () => resolve(n));
+      });
+      req.setTimeout(5000, () => req.destroy(new Error('stalled response')));
+      req.on('error', reject);
+    });
+  const clients = Array.from({ length: 20 }, async () => {
+    for (let i = 0; i < 15; i++) assert.equal(await fetchOne(), big.length);
+  });
+  await Promise.all(clients);
+});

@@ -318,9 +318,13 @@ class HttpSession implements UpstreamOwner {
     if (end > start) {
       const part = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
       if (!this.stream.write(part)) {
-        const up = ex.upstream!.socket;
-        up.pause();
-        this.stream.once('drain', () => up.resume());
+        // Client backpressure: stop reading the backend until the client drains, unless the
+        // socket has moved on by then (responseDone resumes it before pooling).
+        const up = ex.upstream!;
+        up.socket.pause();
+        this.stream.once('drain', () => {
+          if (this.ex === ex && ex.upstream === up) up.socket.resume();
+        });
       }
     }
     if (body.done) {
@@ -332,6 +336,8 @@ class HttpSession implements UpstreamOwner {
   private responseDone(ex: Exchange): void {
     const up = ex.upstream!;
     ex.rt.selector.released(ex.hosts[ex.hostIndex]!);
+    // A socket paused for client backpressure has nothing more to send: never pool it paused.
+    if (up.socket.isPaused()) up.socket.resume();
     if (ex.upstreamReusable && ex.reqBody.done) this.deps.pool.release(up);
     else this.deps.pool.discard(up);
     this.ex = undefined;
