@@ -91,7 +91,8 @@ export class ConnectionManager {
     const record = new ConnectionRecord(this.nextId++, socket, clientIp, clientPort, localPort, now);
     const o = this.deps.options;
     record.keepAlive = o.keepAlive;
-    const limits = limitsFor(o, record.keepAlive, this.deps.random);
+    // Without jitter every connection gets the same limits: computed once.
+    const limits = o.timeoutJitter ? limitsFor(o, record.keepAlive, this.deps.random) : (this.fixedLimits ??= limitsFor(o, o.keepAlive));
     record.inactivityLimit = limits.inactivity;
     record.lifetimeLimit = limits.lifetime;
     this.records.set(record.id, record);
@@ -112,6 +113,7 @@ export class ConnectionManager {
     return undefined;
   }
   private countedTotal = 0;
+  private fixedLimits: ReturnType<typeof limitsFor> | undefined;
 
   /** Route allow/block lists and route maxConnections; binds the record to the route when allowed. */
   admitRoute(record: ConnectionRecord, route: RouteAdmission): RefusalReason | undefined {

@@ -15,7 +15,10 @@ export class TargetSelector {
   /** A fixed host list, built once (no allocation per request for the common case). */
   private readonly fixedHosts: string[] | undefined;
 
+  private readonly countsActive: boolean;
+
   constructor(private readonly action: IRouteAction) {
+    this.countsActive = action.loadBalancing?.algorithm === 'least-connections';
     const h = action.target?.host;
     this.fixedHosts = typeof h === 'string' ? [h] : Array.isArray(h) ? [...h] : undefined;
   }
@@ -68,11 +71,14 @@ export class TargetSelector {
     }
   }
 
+  /** Active-connection counts are kept only where least-connections reads them. */
   acquired(host: string): void {
+    if (!this.countsActive) return;
     this.active.set(host, (this.active.get(host) ?? 0) + 1);
   }
 
   released(host: string): void {
+    if (!this.countsActive) return;
     const n = (this.active.get(host) ?? 1) - 1;
     if (n <= 0) this.active.delete(host);
     else this.active.set(host, n);
@@ -83,7 +89,7 @@ export class TargetSelector {
   }
 
   succeeded(host: string): void {
-    this.downUntil.delete(host);
+    if (this.downUntil.size > 0) this.downUntil.delete(host);
   }
 }
 
