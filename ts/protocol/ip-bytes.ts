@@ -1,84 +1,26 @@
 /**
  * Pure IPv4/IPv6 text <-> byte conversions used by the PROXY protocol parser and builder.
- * Strict: no leading zeros in IPv4 octets, no zone ids, no brackets. Never throws.
+ * Parsing is the routing matchers' parser (one IP parser in the project), plus: no zone ids.
+ * Strict: no leading zeros in IPv4 octets, no brackets. Never throws.
  */
+import { parseV4, parseV6 } from '../routing/matchers/ip-parse.js';
 
-/** Parses dotted-quad IPv4 ('1.2.3.4') into 4 bytes, or undefined if not strictly valid. */
+/** Parses dotted-quad IPv4 ('1.2.3.4') into 4 bytes, or undefined if not strictly valid (the routing parser's rules). */
 export function parseIPv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (p.length === 0 || p.length > 3) return undefined;
-    if (p.length > 1 && p.charCodeAt(0) === 0x30) return undefined; // leading zero: ambiguous (octal)
-    let v = 0;
-    for (let j = 0; j < p.length; j++) {
-      const c = p.charCodeAt(j) - 0x30;
-      if (c < 0 || c > 9) return undefined;
-      v = v * 10 + c;
-    }
-    if (v > 255) return undefined;
-    out[i] = v;
-  }
-  return out;
+  const n = parseV4(text, 0, text.length);
+  if (n < 0) return undefined;
+  return Uint8Array.of(Math.floor(n / 16777216) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
 }
 
-function parseHexGroup(g: string): number {
-  if (g.length === 0 || g.length > 4) return -1;
-  let v = 0;
-  for (let i = 0; i < g.length; i++) {
-    const c = g.charCodeAt(i);
-    let d: number;
-    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
-    else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
-    else if (c >= 0x41 && c <= 0x46) d = c - 0x37;
-    else return -1;
-    v = v * 16 + d;
-  }
-  return v;
-}
-
-/** Parses an IPv6 address (RFC 4291 text forms, incl. '::' and a trailing dotted quad) into 16 bytes. */
+/** Parses an IPv6 address (RFC 4291 text forms, incl. '::' and a trailing dotted quad) into 16 bytes; no zone ids. */
 export function parseIPv6(text: string): Uint8Array | undefined {
-  if (text.length < 2 || text.length > 45) return undefined;
-  const dbl = text.indexOf('::');
-  if (dbl !== -1 && text.indexOf('::', dbl + 1) !== -1) return undefined;
-  const groups: number[] = [];
-  const tail: number[] = [];
-  const parseSide = (side: string, into: number[], allowV4: boolean): boolean => {
-    if (side.length === 0) return true;
-    const parts = side.split(':');
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
-      if (allowV4 && i === parts.length - 1 && p.includes('.')) {
-        const v4 = parseIPv4(p);
-        if (!v4) return false;
-        into.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-        continue;
-      }
-      const v = parseHexGroup(p);
-      if (v < 0) return false;
-      into.push(v);
-    }
-    return true;
-  };
-  if (dbl === -1) {
-    if (!parseSide(text, groups, true) || groups.length !== 8) return undefined;
-  } else {
-    const head = text.slice(0, dbl);
-    const rest = text.slice(dbl + 2);
-    if (!parseSide(head, groups, false)) return undefined;
-    if (!parseSide(rest, tail, true)) return undefined;
-    if (groups.length + tail.length > 7) return undefined;
-    const zeros = 8 - groups.length - tail.length;
-    for (let i = 0; i < zeros; i++) groups.push(0);
-    for (const t of tail) groups.push(t);
-  }
+  if (text.length < 2 || text.length > 45 || text.includes('%')) return undefined;
+  const h = new Uint16Array(8);
+  if (!parseV6(text, 0, text.length, h)) return undefined;
   const out = new Uint8Array(16);
   for (let i = 0; i < 8; i++) {
-    out[i * 2] = groups[i]! >> 8;
-    out[i * 2 + 1] = groups[i]! & 0xff;
+    out[i * 2] = h[i]! >> 8;
+    out[i * 2 + 1] = h[i]! & 0xff;
   }
   return out;
 }
