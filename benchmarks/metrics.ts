@@ -34,6 +34,8 @@ const LABEL: Record<Variant, string> = { off: 'metrics.enabled: false', on: 'met
 interface ISample {
   rps: number;
   cpuPerReqUs: number;
+  httpRps: number;
+  httpCpuPerReqUs: number;
   mibPerSec: number;
   cpuPerGiBMs: number;
   connPerSec: number;
@@ -68,6 +70,18 @@ async function oneRound(variant: Variant, ports: { http: number; echo: number; s
   } finally {
     await web.close();
   }
+  // The same small requests through the HTTP engine (per-request routing and counting).
+  const l7 = await startConfiguredSmartProxy(ports.http, options, `${variant}/http-layer`, 'http');
+  try {
+    const url = `http://127.0.0.1:${l7.port}/`;
+    if (WARMUP > 0) await runAutocannon(url, { connections: CONNECTIONS, durationSec: WARMUP });
+    const { r, cpuMs } = await measure(l7, () => runAutocannon(url, { connections: CONNECTIONS, durationSec: DURATION }));
+    s.httpRps = r.requestsPerSec;
+    s.httpCpuPerReqUs = (cpuMs * 1000) / Math.max(1, r.totalRequests);
+    if (r.errors || r.non2xx) notes.push(`${variant}: HTTP-layer requests had ${r.errors} errors, ${r.non2xx} non-2xx`);
+  } finally {
+    await l7.close();
+  }
   const bulk = await startConfiguredSmartProxy(ports.sink, options, `${variant}/bulk`);
   try {
     const { r, cpuMs } = await measure(bulk, () => runBulk(bulk.port, BULK_BYTES));
@@ -97,7 +111,7 @@ const median = (xs: number[]): number => {
   const m = a.length >> 1;
   return a.length % 2 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
 };
-const higherIsBetter = (k: Metric): boolean => k === 'rps' || k === 'mibPerSec' || k === 'connPerSec';
+const higherIsBetter = (k: Metric): boolean => k === 'rps' || k === 'httpRps' || k === 'mibPerSec' || k === 'connPerSec';
 const med = (v: Variant, k: Metric): number => median(samples[v].map((s) => s[k]));
 const pctText = (pct: number): string => (Number.isFinite(pct) ? `${pct >= 0 ? '+' : ''}${pct.toFixed(1)} %` : 'n/a');
 /** Relative cost of metrics in percent (positive = metrics on is worse), from two values. */
@@ -124,13 +138,15 @@ async function main(): Promise<void> {
   const cols: Array<[string, Metric]> = [
     ['req/s', 'rps'],
     ['CPU µs/req', 'cpuPerReqUs'],
+    ['HTTP-layer req/s', 'httpRps'],
+    ['HTTP-layer CPU µs/req', 'httpCpuPerReqUs'],
     ['bulk MiB/s', 'mibPerSec'],
     ['CPU ms/GiB', 'cpuPerGiBMs'],
     ['new conn/s', 'connPerSec'],
     ['CPU µs/conn', 'cpuPerConnUs'],
   ];
   const out: string[] = [
-    `Setup: one SmartProxy L4 forward route (bytes passed through unchanged), metrics on vs off, ${ROUNDS} rounds ` +
+    `Setup: one SmartProxy L4 forward route (bytes passed through unchanged) and the same route with action.protocol "http" (HTTP-layer columns: the HTTP engine, per-request routing and counting), metrics on vs off, ${ROUNDS} rounds ` +
       `alternating the order; each cell is the median over rounds. Small requests: autocannon, ${CONNECTIONS} kept-alive ` +
       `connections, ${DURATION} s after ${WARMUP} s warm-up, tiny HTTP/1.1 response. Bulk: ${fmt(BULK_BYTES / 1048576)} MiB ` +
       `through one connection to a sink. New connections: ${CONN_TOTAL} × (connect, 1-byte echo, close), ${CONN_CONCURRENCY} at ` +

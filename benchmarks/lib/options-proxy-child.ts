@@ -33,6 +33,8 @@ export type ChildProxyOptions = Omit<ISmartProxyOptions, 'routes' | 'logger' | '
 export interface IOptionsChildConfig {
   targetPort: number;
   options?: ChildProxyOptions;
+  /** Force the route's layer (`action.protocol`): 'http' runs the HTTP engine. */
+  protocol?: 'tcp' | 'http';
 }
 
 interface ISmartProxyLike {
@@ -68,7 +70,13 @@ async function main(): Promise<void> {
       maxConnectionsPerIP: 0,
       connectionRateLimitPerMinute: 0,
       ...cfg.options,
-      routes: [{ name: 'bench', match: { ports: port }, action: { type: 'forward', target: { host: '127.0.0.1', port: cfg.targetPort } } }],
+      routes: [
+        {
+          name: 'bench',
+          match: { ports: port },
+          action: { type: 'forward', target: { host: '127.0.0.1', port: cfg.targetPort }, ...(cfg.protocol ? { protocol: cfg.protocol } : {}) },
+        },
+      ],
       listenAddress: '127.0.0.1',
       logger: silent,
     });

@@ -17,8 +17,13 @@ const CHILD = resolve(import.meta.dirname, 'options-proxy-child.ts');
 type Reply<T extends OptionsChildToParent['type']> = Extract<OptionsChildToParent, { type: T }>;
 
 /** Starts SmartProxy (one L4 forward route to targetPort) with `options` in a child process. */
-export function startConfiguredSmartProxy(targetPort: number, options: ChildProxyOptions, name: string): Promise<IConfiguredProxy> {
-  const child: ChildProcess = fork(CHILD, [JSON.stringify({ targetPort, options })], {
+export function startConfiguredSmartProxy(
+  targetPort: number,
+  options: ChildProxyOptions,
+  name: string,
+  protocol?: 'tcp' | 'http',
+): Promise<IConfiguredProxy> {
+  const child: ChildProcess = fork(CHILD, [JSON.stringify({ targetPort, options, protocol })], {
     execArgv: [...TSX_IMPORT],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
