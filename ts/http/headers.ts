@@ -77,6 +77,8 @@ export interface ForwardedInfo {
 }
 
 const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port']);
+/** Lengths of every fixed name a message may lose (hop-by-hop, X-Forwarded-*). */
+const DROP_LENGTHS = new Set([...HOP_BY_HOP, ...FORWARDED].map((n) => n.length));
 
 /**
  * The end-to-end header lines of a message: everything but hop-by-hop fields, the names its
@@ -91,8 +93,14 @@ function endToEndHeaders(
 ): { text: string; upgrade: string | undefined } {
   let text = '';
   let upgrade: string | undefined;
+  const fastPath = tokens.listed === undefined && rules === undefined;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
+    // Most headers are kept: a name whose length no dropped name has is kept without lower-casing it.
+    if (fastPath && !DROP_LENGTHS.has(name.length)) {
+      text += `${name}: ${headers[i + 1]!}\r\n`;
+      continue;
+    }
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'upgrade') upgrade = headers[i + 1];

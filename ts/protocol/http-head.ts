@@ -63,10 +63,14 @@ function sniffMethod(buf: Buffer): number {
   return METHOD_SET.has(buf.toString('latin1', 0, i)) ? i : -1;
 }
 
+/** RFC 9110 5.6.2 token characters, as a table (checked for every byte of every header name). */
+const TCHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c))) TCHAR[c] = 1;
+}
+
 function isTchar(c: number): boolean {
-  // RFC 9110 5.6.2 token characters
-  if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) return true;
-  return "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c));
+  return c < 128 && TCHAR[c] === 1;
 }
 
 export function sniffHttpRequest(buf: Buffer): HttpSniffResult {
