@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
 import type { TerminationReason } from '../connection/connection-record.js';
+import { awaitReady } from './upstream-connector.js';
 
 export interface TlsConnectOptions {
   host: string;
@@ -44,35 +45,6 @@ export function connectTlsUpstream(o: TlsConnectOptions, done: (r: TlsConnectRes
   const socket = tls.connect(options);
   socket.setNoDelay(true);
   if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveInitialDelay);
-  let settled = false;
-  let tcpUp = false;
-  const finish = (r: TlsConnectResult): void => {
-    if (settled) return;
-    settled = true;
-    socket.removeListener('error', onError);
-    socket.removeListener('timeout', onTimeout);
-    socket.removeListener('connect', onConnect);
-    socket.removeListener('secureConnect', onSecure);
-    socket.setTimeout(0);
-    if (!r.ok) {
-      socket.on('error', () => {});
-      socket.destroy();
-    }
-    done(r);
-  };
-  const onError = (err: NodeJS.ErrnoException): void => {
-    const reason: TerminationReason = err.code === 'ETIMEDOUT' ? 'connect_timeout' : tcpUp ? 'protocol_error' : 'connect_refused';
-    finish({ ok: false, reason, error: err });
-  };
-  const onTimeout = (): void =>
-    finish({ ok: false, reason: 'connect_timeout', error: new Error(`TLS connect to ${o.host}:${o.port} not complete after ${o.timeoutMs} ms`) });
-  const onConnect = (): void => {
-    tcpUp = true;
-  };
-  const onSecure = (): void => finish({ ok: true, socket });
-  socket.on('error', onError);
-  socket.setTimeout(o.timeoutMs, onTimeout);
-  socket.once('connect', onConnect);
-  socket.once('secureConnect', onSecure);
+  awaitReady(socket, 'secureConnect', `TLS connect to ${o.host}:${o.port}`, o.timeoutMs, done);
   return socket;
 }

@@ -24,13 +24,32 @@ export function connectUpstream(o: ConnectOptions, done: (r: ConnectResult) => v
     keepAlive: o.keepAlive,
     keepAliveInitialDelay: o.keepAliveInitialDelay,
   });
+  awaitReady(socket, 'connect', `connect to ${o.host}:${o.port}`, o.timeoutMs, done);
+  return socket;
+}
+
+/**
+ * Settle a backend socket's connection attempt exactly once: `readyEvent` ('connect', or
+ * 'secureConnect' for TLS) within `timeoutMs`, or a failure reason (refused / timed out before
+ * TCP is up, protocol_error after). Every listener it adds is removed; a failed socket is
+ * destroyed with an error handler left in place.
+ */
+export function awaitReady<S extends net.Socket>(
+  socket: S,
+  readyEvent: 'connect' | 'secureConnect',
+  what: string,
+  timeoutMs: number,
+  done: (r: { ok: true; socket: S } | { ok: false; reason: TerminationReason; error: Error }) => void,
+): void {
   let settled = false;
-  const finish = (r: ConnectResult): void => {
+  let tcpUp = false;
+  const finish = (r: { ok: true; socket: S } | { ok: false; reason: TerminationReason; error: Error }): void => {
     if (settled) return;
     settled = true;
     socket.removeListener('error', onError);
     socket.removeListener('timeout', onTimeout);
     socket.removeListener('connect', onConnect);
+    socket.removeListener(readyEvent, onReady);
     socket.setTimeout(0);
     if (!r.ok) {
       socket.on('error', () => {});
@@ -39,12 +58,16 @@ export function connectUpstream(o: ConnectOptions, done: (r: ConnectResult) => v
     done(r);
   };
   const onError = (err: NodeJS.ErrnoException): void => {
-    finish({ ok: false, reason: err.code === 'ETIMEDOUT' ? 'connect_timeout' : 'connect_refused', error: err });
+    const reason: TerminationReason = err.code === 'ETIMEDOUT' ? 'connect_timeout' : tcpUp ? 'protocol_error' : 'connect_refused';
+    finish({ ok: false, reason, error: err });
   };
-  const onTimeout = (): void => finish({ ok: false, reason: 'connect_timeout', error: new Error(`connect to ${o.host}:${o.port} timed out after ${o.timeoutMs} ms`) });
-  const onConnect = (): void => finish({ ok: true, socket });
+  const onTimeout = (): void => finish({ ok: false, reason: 'connect_timeout', error: new Error(`${what} not complete after ${timeoutMs} ms`) });
+  const onConnect = (): void => {
+    tcpUp = true;
+  };
+  const onReady = (): void => finish({ ok: true, socket });
   socket.on('error', onError);
-  socket.setTimeout(o.timeoutMs, onTimeout);
-  socket.once('connect', onConnect);
-  return socket;
+  socket.setTimeout(timeoutMs, onTimeout);
+  if (readyEvent !== 'connect') socket.once('connect', onConnect);
+  socket.once(readyEvent, onReady);
 }
