@@ -15,6 +15,8 @@ import { startKeepAliveHttpBackend, startEchoBackend, startBulkSink } from './li
 import { startConfiguredSmartProxy, type IConfiguredProxy } from './lib/options-proxy-process.js';
 import { runAutocannon, runConnRate, runBulk } from './lib/load.js';
 import { markdownTable, fmt } from './lib/report.js';
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 
 const env = (k: string, d: number): number => {
   const v = Number(process.env[k]);
@@ -174,8 +176,69 @@ async function main(): Promise<void> {
       samples.off.map((off, i) => [String(i + 1), ...cols.map(([, k]) => `${fmt(off[k])} / ${fmt(samples.on[i]?.[k])}`)]),
     ),
   ];
+  out.push('', ...(await hookCost()));
   if (notes.length > 0) out.push('', 'Notes:', '', ...notes.map((n) => `- ${n}`));
   process.stdout.write(out.join('\n') + '\n');
+}
+
+/**
+ * The collector's own cost, timed directly: the hooks a connection and a request call, run in a
+ * loop on the real MetricsCollector, as a share of the proxy CPU measured above (metrics on).
+ * Rates on a shared 2-core machine move by more than the target between rounds; this figure
+ * does not depend on them.
+ */
+async function hookCost(): Promise<string[]> {
+  const file = process.env.BENCH_SMARTPROXY_MODULE
+    ? new URL('./metrics/metrics-collector.js', pathToFileURL(resolve(process.env.BENCH_SMARTPROXY_MODULE))).href
+    : pathToFileURL(resolve(import.meta.dirname, '../dist_ts/metrics/metrics-collector.js')).href;
+  const tickerFile = file.replace('/metrics/metrics-collector.js', '/core/ticker.js');
+  const { MetricsCollector } = (await import(file)) as typeof import('../ts/metrics/metrics-collector.js');
+  const { Ticker } = (await import(tickerFile)) as typeof import('../ts/core/ticker.js');
+  const clock = { now: () => Date.now() };
+  const mc = new MetricsCollector({ clock, ticker: new Ticker(clock, { manual: true }) });
+  const N = 200_000;
+  const conns = Array.from({ length: N }, () => ({
+    clientIp: '127.0.0.1',
+    startTime: Date.now(),
+    routeName: undefined as string | undefined,
+    bytesIn: () => 1000,
+    bytesOut: () => 2000,
+    metricsSampledIn: 0,
+    metricsSampledOut: 0,
+  }));
+  const perConn = (from: number, to: number): void => {
+    for (let i = from; i < to; i++) {
+      const c = conns[i]!;
+      mc.connectionOpened(c);
+      mc.connectionRouted(c, 'bench');
+      mc.requestServed('bench', c.clientIp);
+      mc.connectionClosed(c);
+      mc.connectionTerminated('client', 'closed');
+      mc.connectionTerminated('backend', 'closed');
+    }
+  };
+  perConn(0, 20_000); // warm-up
+  let t = process.hrtime.bigint();
+  perConn(20_000, N);
+  const connNs = Number(process.hrtime.bigint() - t) / (N - 20_000);
+  t = process.hrtime.bigint();
+  for (let i = 0; i < 1_000_000; i++) mc.requestServed('bench', '127.0.0.1');
+  const reqNs = Number(process.hrtime.bigint() - t) / 1_000_000;
+  const cpuConnUs = med('on', 'cpuPerConnUs');
+  const cpuReqUs = med('on', 'httpCpuPerReqUs');
+  return [
+    'Direct cost of the collector hooks (timed in a loop on the real MetricsCollector):',
+    '',
+    markdownTable(
+      ['unit', 'hook time', 'proxy CPU per unit above (metrics on)', 'share'],
+      [
+        ['connection (open, route, request, close, 2 terminations)', `${fmt(connNs)} ns`, `${fmt(cpuConnUs)} µs`, `${((connNs / 1000 / cpuConnUs) * 100).toFixed(2)} %`],
+        ['HTTP request (requestServed)', `${fmt(reqNs)} ns`, `${fmt(cpuReqUs)} µs`, `${((reqNs / 1000 / cpuReqUs) * 100).toFixed(2)} %`],
+      ],
+    ),
+    '',
+    'Bytes cost nothing per chunk: they are read from the sockets\' own counters once per second per open connection.',
+  ];
 }
 
 main().catch((e: unknown) => {
