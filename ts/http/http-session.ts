@@ -25,6 +25,8 @@ type ClientStream = net.Socket | tls.TLSSocket;
 const EMPTY = Buffer.alloc(0);
 /** Client bytes held while a request waits for its backend or response, before reading pauses. */
 const MAX_PENDING_BYTES = 4 * MAX_HTTP_HEAD_BYTES;
+/** A complete response up to this size is copied behind its head and written once. */
+const SMALL_RESPONSE_BYTES = 16 * 1024;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 /** One request/response exchange; a class so every exchange shares one shape. */
@@ -298,8 +300,19 @@ class HttpSession implements UpstreamOwner {
       ex.resBody = new BodyTracker(framing);
       ex.resBuf = undefined;
       const client = this.stream;
+      const head = buildResponseHead(r.status, r.reason, r.headers, rt.responseHeaders, vars, ex.clientClose, false, ex.clientHttp10);
+      if (framing.kind === 'length' && rest.length === framing.length && rest.length <= SMALL_RESPONSE_BYTES) {
+        // The whole (small) response is here: one buffer, one plain write.
+        const out = Buffer.allocUnsafe(head.length + rest.length);
+        out.write(head, 0, 'latin1');
+        rest.copy(out, head.length);
+        ex.resBody.advance(rest, 0);
+        client.write(out);
+        this.responseDone(ex);
+        return;
+      }
       client.cork();
-      client.write(buildResponseHead(r.status, r.reason, r.headers, rt.responseHeaders, vars, ex.clientClose, false, ex.clientHttp10), 'latin1');
+      client.write(head, 'latin1');
       if (rest.length > 0) this.relayResponseBody(ex, rest, 0);
       else if (ex.resBody.done) this.responseDone(ex);
       client.uncork();
