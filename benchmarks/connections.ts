@@ -19,12 +19,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { ILogger, ISmartProxyOptions } from '../ts/types.js';
+import type { ISmartProxyOptions } from '../ts/types.js';
 import { startEchoBackend } from './lib/backends.js';
 import { startPipeRelay } from './lib/pipe-relay.js';
 import { freePort, TSX_IMPORT, type IClosable } from './lib/net-util.js';
 import { markdownTable, fmt, ratio } from './lib/report.js';
+import { loadSmartProxy, silentLogger } from './lib/smartproxy-module.js';
 
 type TargetName = 'pipe' | 'smartproxy' | 'smartproxy-sni';
 const LABEL: Record<TargetName, string> = {
@@ -58,26 +58,11 @@ type ParentMsg = { type: 'mem' } | { type: 'stop' };
 
 // ---------------------------------------------------------------- child side
 
-const silent: ILogger = {
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return silent;
-  },
-};
-
 async function startSmartProxy(targetPort: number, sni: boolean): Promise<IClosable> {
-  const file = process.env.BENCH_SMARTPROXY_MODULE ?? resolve(import.meta.dirname, '../dist_ts/index.js');
-  const mod = (await import(pathToFileURL(resolve(file)).href)) as {
-    SmartProxy?: new (o: ISmartProxyOptions) => { start(): Promise<void>; stop(): Promise<void> };
-  };
-  if (typeof mod.SmartProxy !== 'function') throw new Error(`${file} does not export SmartProxy (run npm run build)`);
+  const SmartProxy = await loadSmartProxy();
   const port = await freePort();
   const target = { host: '127.0.0.1', port: targetPort };
-  const proxy = new mod.SmartProxy({
+  const proxy = new SmartProxy({
     routes: [
       sni
         ? { name: 'bench', match: { ports: port, domains: HELLO_SNI }, action: { type: 'forward', target, tls: { mode: 'passthrough' } } }
@@ -87,7 +72,7 @@ async function startSmartProxy(targetPort: number, sni: boolean): Promise<IClosa
     maxConnectionsPerIP: 0,
     connectionRateLimitPerMinute: 0,
     listenAddress: '127.0.0.1',
-    logger: silent,
+    logger: silentLogger,
     ...(JSON.parse(process.env.BENCH_SMARTPROXY_OPTIONS ?? '{}') as Partial<ISmartProxyOptions>),
   });
   await proxy.start();

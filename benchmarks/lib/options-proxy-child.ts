@@ -7,11 +7,10 @@
  *   child  -> { type: 'ready', port } | { type: 'cpu', ms } | { type: 'stats', stats } | { type: 'error', message }
  * Usage: node --import tsx options-proxy-child.ts '{"targetPort":N,"options":{...}}'
  */
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import type { ILogger, IMetrics, ISmartProxyOptions } from '../../ts/types.js';
+import type { ISmartProxyOptions } from '../../ts/types.js';
 import { freePort } from './net-util.js';
 import { selfCpuMs } from './cpu.js';
+import { loadSmartProxy, silentLogger } from './smartproxy-module.js';
 
 export interface IProxyStats {
   bytesIn: number;
@@ -37,35 +36,15 @@ export interface IOptionsChildConfig {
   protocol?: 'tcp' | 'http';
 }
 
-interface ISmartProxyLike {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  getStats(): IMetrics;
-}
-type SmartProxyCtor = new (options: ISmartProxyOptions) => ISmartProxyLike;
-
-const silent: ILogger = {
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return silent;
-  },
-};
-
 async function main(): Promise<void> {
   const send = (m: OptionsChildToParent): void => {
     process.send?.(m);
   };
   try {
     const cfg = JSON.parse(process.argv[2] ?? '{}') as IOptionsChildConfig;
-    const file = process.env.BENCH_SMARTPROXY_MODULE ?? resolve(import.meta.dirname, '../../dist_ts/index.js');
-    const mod = (await import(pathToFileURL(resolve(file)).href)) as { SmartProxy?: SmartProxyCtor };
-    if (typeof mod.SmartProxy !== 'function') throw new Error(`${file} does not export SmartProxy`);
+    const SmartProxy = await loadSmartProxy();
     const port = await freePort();
-    const proxy = new mod.SmartProxy({
+    const proxy = new SmartProxy({
       // One load-generator IP opens many connections: lift the per-IP defaults.
       maxConnectionsPerIP: 0,
       connectionRateLimitPerMinute: 0,
@@ -78,7 +57,7 @@ async function main(): Promise<void> {
         },
       ],
       listenAddress: '127.0.0.1',
-      logger: silent,
+      logger: silentLogger,
     });
     await proxy.start();
     process.on('message', (m: OptionsParentToChild) => {

@@ -5,12 +5,10 @@
  *   child  -> { type: 'ready', port } | { type: 'cpu', ms } | { type: 'error', message }
  * Usage: node --import tsx proxy-child.ts '{"kind":"pipe"|"smartproxy","targetPort":N}'
  */
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import type { ILogger, ISmartProxyOptions } from '../../ts/types.js';
 import { startPipeRelay } from './pipe-relay.js';
 import { freePort } from './net-util.js';
 import { selfCpuMs } from './cpu.js';
+import { loadSmartProxy, silentLogger } from './smartproxy-module.js';
 
 export type ProxyKind = 'pipe' | 'smartproxy';
 export type ChildToParent =
@@ -19,33 +17,14 @@ export type ChildToParent =
   | { type: 'error'; message: string };
 export type ParentToChild = { type: 'cpu' } | { type: 'stop' };
 
-interface ISmartProxyLike {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-type SmartProxyCtor = new (options: ISmartProxyOptions) => ISmartProxyLike;
-
-const silent: ILogger = {
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return silent;
-  },
-};
-
 /**
  * Starts SmartProxy from the built package (dist_ts/index.js, or the module named by
  * env BENCH_SMARTPROXY_MODULE) with one L4 forward route.
  */
 async function startSmartProxy(targetPort: number): Promise<{ port: number; close(): Promise<void> }> {
-  const file = process.env.BENCH_SMARTPROXY_MODULE ?? resolve(import.meta.dirname, '../../dist_ts/index.js');
-  const mod = (await import(pathToFileURL(resolve(file)).href)) as { SmartProxy?: SmartProxyCtor };
-  if (typeof mod.SmartProxy !== 'function') throw new Error(`${file} does not export SmartProxy`);
+  const SmartProxy = await loadSmartProxy();
   const port = await freePort();
-  const proxy = new mod.SmartProxy({
+  const proxy = new SmartProxy({
     routes: [
       { name: 'bench', match: { ports: port }, action: { type: 'forward', target: { host: '127.0.0.1', port: targetPort } } },
     ],
@@ -55,7 +34,7 @@ async function startSmartProxy(targetPort: number): Promise<{ port: number; clos
     maxConnectionsPerIP: 0,
     connectionRateLimitPerMinute: 0,
     listenAddress: '127.0.0.1',
-    logger: silent,
+    logger: silentLogger,
   });
   await proxy.start();
   return { port, close: () => proxy.stop() };
