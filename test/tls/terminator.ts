@@ -12,22 +12,14 @@ import { readUntilDecided } from '../../ts/listener/sniffer.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../../ts/protocol/client-hello.js';
 import { compileRoutes, type RouteTable } from '../../ts/routing/route-table.js';
 import { CertStore } from '../../ts/tls/cert-store.js';
-import type { ILogger, IRouteConfig, ISmartProxyOptions } from '../../ts/types.js';
+import type { IRouteConfig, ISmartProxyOptions } from '../../ts/types.js';
 import { waitFor } from '../helpers/leaks.js';
 
 /** Port named in test routes (the table is matched with it, whatever port the server got). */
 export const ROUTE_PORT = 443;
 
-export const silentLogger: ILogger = {
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return silentLogger;
-  },
-};
+import { silentLogger } from '../integration/harness.js';
+export { silentLogger };
 
 export interface Terminator {
   port: number;
