@@ -9,10 +9,11 @@ import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import type { ConnectionRecord } from '../connection/connection-record.js';
 import { sniffHttpRequest, parseResponseHead, MAX_HTTP_HEAD_BYTES } from '../protocol/http-head.js';
-import { BodyTracker, responseFraming, type Framing } from './framing.js';
+import { BodyTracker, responseFraming } from './framing.js';
 import { buildResponseHead, connectionTokens } from './headers.js';
 import { localResponse } from './responses.js';
-import { admitRequest, type RequestPlan } from './request-admission.js';
+import { admitRequest } from './request-admission.js';
+import { Exchange } from './exchange.js';
 import { runSocketHandler } from '../handlers/socket-handler.js';
 import type { CompiledRoute } from '../routing/index.js';
 import type { IRouteContext } from '../types.js';
@@ -28,48 +29,6 @@ const MAX_PENDING_BYTES = 4 * MAX_HTTP_HEAD_BYTES;
 /** A complete response up to this size is copied behind its head and written once. */
 const SMALL_RESPONSE_BYTES = 16 * 1024;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-
-/** One request/response exchange; a class so every exchange shares one shape. */
-class Exchange {
-  readonly method: string;
-  readonly route: RequestPlan['route'];
-  readonly rt: RequestPlan['rt'];
-  readonly vars: RequestPlan['vars'];
-  readonly head: string;
-  readonly framing: Framing;
-  clientClose: boolean;
-  readonly clientHttp10: boolean;
-  readonly isUpgrade: boolean;
-  readonly hosts: string[];
-  readonly port: number;
-  readonly reqBody: BodyTracker;
-  readonly hasBody: boolean;
-  hostIndex = 0;
-  upstream: PooledSocket | undefined = undefined;
-  retried = false;
-  /** Bytes of the response read so far (head phase). */
-  resBuf: Buffer | undefined = undefined;
-  resStarted = false;
-  resBody: BodyTracker | undefined = undefined;
-  resFraming: Framing | undefined = undefined;
-  upstreamReusable = true;
-
-  constructor(plan: RequestPlan) {
-    this.method = plan.method;
-    this.route = plan.route;
-    this.rt = plan.rt;
-    this.vars = plan.vars;
-    this.head = plan.head;
-    this.framing = plan.framing;
-    this.clientClose = plan.clientClose;
-    this.clientHttp10 = plan.clientHttp10;
-    this.isUpgrade = plan.isUpgrade;
-    this.hosts = plan.hosts;
-    this.port = plan.port;
-    this.reqBody = new BodyTracker(plan.framing);
-    this.hasBody = plan.framing.kind !== 'none';
-  }
-}
 
 export function serveHttp(record: ConnectionRecord, stream: ClientStream, initial: Buffer | undefined, isTls: boolean, deps: HttpDeps): void {
   new HttpSession(record, stream, isTls, deps).start(initial);
