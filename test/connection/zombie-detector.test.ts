@@ -11,6 +11,7 @@ const alive: ZombieState = {
   halfDeadSince: 0,
   bytesFromClient: 10,
   bytesToClient: 10,
+  stuckExempt: false,
 };
 
 test('zombie rules (table)', () => {
@@ -30,6 +31,7 @@ test('zombie rules (table)', () => {
     ['stuck TLS past grace', { bytesToClient: 0, isTls: true }, 300_000, {}, 'clean-stuck'],
     ['no data either way is not stuck', { bytesToClient: 0, bytesFromClient: 0 }, 1e9, {}, 'alive'],
     ['stuck rule disabled', { bytesToClient: 0 }, 1e9, { stuckGraceMs: 0 }, 'alive'],
+    ['stuck rule exempt (HTTP session)', { bytesToClient: 0, stuckExempt: true }, 1e9, {}, 'alive'],
     ['server spoke only', { bytesFromClient: 0, bytesToClient: 100 }, 1e9, {}, 'alive'],
   ];
   for (const [name, patch, now, zp, want] of cases) {

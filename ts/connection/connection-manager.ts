@@ -215,7 +215,8 @@ export class ConnectionManager {
           startTime: r.startTime,
           halfDeadSince: r.halfDeadSince,
           bytesFromClient: r.bytesIn(),
-          bytesToClient: r.exemptFromStuckRule ? Math.max(1, r.bytesOut()) : r.bytesOut(),
+          bytesToClient: r.bytesOut(),
+          stuckExempt: r.exemptFromStuckRule,
         },
         now,
       );

@@ -22,6 +22,8 @@ export interface ZombieState {
   halfDeadSince: number;
   bytesFromClient: number;
   bytesToClient: number;
+  /** The "data in, nothing out" rule does not apply (HTTP sessions wait on slow backends legitimately). */
+  stuckExempt: boolean;
 }
 
 export type ZombieVerdict = 'alive' | 'half-dead' | 'clean-dead' | 'clean-half-dead' | 'clean-stuck';
@@ -34,7 +36,7 @@ export function judgeZombie(z: ZombieSettings, s: ZombieState, now: number): Zom
     if (grace > 0 && s.halfDeadSince > 0 && now - s.halfDeadSince >= grace) return 'clean-half-dead';
     return 'half-dead';
   }
-  if (s.bytesFromClient > 0 && s.bytesToClient === 0) {
+  if (!s.stuckExempt && s.bytesFromClient > 0 && s.bytesToClient === 0) {
     const grace = s.isTls ? z.stuckGraceTlsMs : z.stuckGraceMs;
     if (grace > 0 && now - s.startTime >= grace) return 'clean-stuck';
   }
