@@ -7,30 +7,18 @@ import * as net from 'node:net';
 import { readUntilDecided } from '../listener/sniffer.js';
 import { sniffHttpRequest, hostWithoutPort, MAX_HTTP_HEAD_BYTES, type HttpSniffResult } from '../protocol/http-head.js';
 import type { IRouteContext } from '../types.js';
+import { formatResponse } from '../http/responses.js';
 
 export type SocketHandlerFn = (socket: net.Socket, ctx: IRouteContext) => void | Promise<void>;
 
 type HttpHead = Extract<HttpSniffResult, { kind: 'ok' }>;
-
-const REASONS: Record<number, string> = {
-  200: 'OK', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 307: 'Temporary Redirect',
-  308: 'Permanent Redirect', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout',
-  429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 502: 'Bad Gateway', 503: 'Service Unavailable',
-};
 
 const HEAD_TIMEOUT_MS = 10_000;
 
 /** Write a complete HTTP/1.1 response with `Connection: close` and end the socket. */
 export function writeHttpResponse(socket: net.Socket, status: number, headers: Record<string, string>, body = ''): void {
   if (socket.destroyed) return;
-  const len = Buffer.byteLength(body);
-  let head = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Status'}\r\n`;
-  for (const [k, v] of Object.entries(headers)) {
-    if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) continue;
-    head += `${k}: ${v}\r\n`;
-  }
-  head += `Content-Length: ${len}\r\nConnection: close\r\n\r\n`;
-  socket.end(head + body);
+  socket.end(formatResponse(status, headers, body));
 }
 
 /** Read one request head, then call `answer` (or answer 400/408/431 itself). */

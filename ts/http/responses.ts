@@ -1,23 +1,26 @@
-/** Short local responses the proxy answers itself (errors, refusals); the connection closes after. */
-const TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  408: 'Request Timeout',
-  413: 'Payload Too Large',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  501: 'Not Implemented',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
+/** Complete HTTP/1.1 responses the proxy answers itself (errors, refusals, redirects); the connection closes after. */
+const REASONS: Record<number, string> = {
+  200: 'OK', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 307: 'Temporary Redirect',
+  308: 'Permanent Redirect', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
+  408: 'Request Timeout', 413: 'Payload Too Large', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large',
+  501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 
+export function reasonPhrase(status: number): string {
+  return REASONS[status] ?? 'Status';
+}
+
+/** A whole response with `Content-Length` and `Connection: close`; header lines with CR/LF are dropped. */
+export function formatResponse(status: number, headers: Record<string, string>, body: string): string {
+  let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
+  for (const [k, v] of Object.entries(headers)) {
+    if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) continue;
+    head += `${k}: ${v}\r\n`;
+  }
+  return `${head}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/** The proxy's own short error answer: `<status> <reason>` as plain text. */
 export function localResponse(status: number, extraHeaders: Record<string, string> = {}): string {
-  const reason = TEXT[status] ?? 'Error';
-  const body = `${status} ${reason}\n`;
-  let head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n`;
-  for (const [k, v] of Object.entries(extraHeaders)) head += `${k}: ${v}\r\n`;
-  return `${head}\r\n${body}`;
+  return formatResponse(status, { 'Content-Type': 'text/plain; charset=utf-8', ...extraHeaders }, `${status} ${reasonPhrase(status)}\n`);
 }
