@@ -96,14 +96,26 @@ export interface IRouteConfig {
   security?: IRouteSecurity;
 }
 
+/** ACME (RFC 8555) certificates by HTTP-01 for terminating routes with `certificate: 'auto'` (docs/acme.md). */
 export interface IAcmeOptions {
+  /** Account contact, sent as `mailto:<email>`. */
   email: string;
+  /** ACME directory. Default: Let's Encrypt production (staging with `useProduction: false`). */
   directoryUrl?: string;
+  /** Port of the HTTP-01 challenge listener (default 80). */
   port?: number;
+  /** Directory for issued certificates and the account key (default './certs'); files are owner-only. */
   certificateStore?: string;
+  /** Renew a certificate this many days before it expires (default 30). */
   renewThresholdDays?: number;
+  /** How often certificates are checked for renewal (default 24). */
   renewCheckIntervalHours?: number;
+  /** PEM CA certificates trusted (besides the system roots) for the HTTPS connection to the directory. */
   caCertificates?: string[];
+  /** Accepted for @push.rocks/smartproxy 19.x configs: false turns ACME off. */
+  enabled?: boolean;
+  /** Accepted for 19.x configs: false picks Let's Encrypt staging when `directoryUrl` is not set. */
+  useProduction?: boolean;
 }
 
 export interface IMetricsOptions {

@@ -11,7 +11,8 @@ export type SmartProxyErrorCode =
   | 'SPX_ERR_ALREADY_STARTED'
   | 'SPX_ERR_STOPPED'
   | 'SPX_ERR_PROTOCOL'
-  | 'SPX_ERR_CERTIFICATE';
+  | 'SPX_ERR_CERTIFICATE'
+  | 'SPX_ERR_ACME';
 
 export class SmartProxyError extends Error {
   readonly code: SmartProxyErrorCode;

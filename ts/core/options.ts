@@ -2,6 +2,7 @@
  * Option defaults and validation. Routes themselves are validated by the route compiler;
  * here every other field is checked for type and range, and unknown fields are refused.
  */
+import { X509Certificate } from 'node:crypto';
 import { configError } from './errors.js';
 import { clampTimer } from './ticker.js';
 import type { IAcmeOptions, ILogger, IMetricsOptions, ISmartProxyOptions, IZombieOptions, ProxyProtocolVersion } from '../types.js';
@@ -20,6 +21,20 @@ export interface ResolvedMetricsOptions {
   maxTrackedIPs: number;
   prometheus: { port: number; path: string; host: string } | undefined;
 }
+
+/** `acme` with its defaults applied (absent when ACME is not configured or `enabled: false`). */
+export interface ResolvedAcmeOptions {
+  email: string;
+  directoryUrl: string;
+  port: number;
+  certificateStore: string;
+  renewThresholdDays: number;
+  renewCheckIntervalHours: number;
+  caCertificates: readonly string[];
+}
+
+export const LETSENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
+export const LETSENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
 
 export interface ResolvedOptions {
   initialDataTimeout: number;
@@ -40,7 +55,7 @@ export interface ResolvedOptions {
   acceptProxyProtocol: boolean;
   proxyIPs: string[];
   sendProxyProtocol: ProxyProtocolVersion;
-  acme: IAcmeOptions | undefined;
+  acme: ResolvedAcmeOptions | undefined;
   certProvisionFunction: ISmartProxyOptions['certProvisionFunction'];
   metrics: ResolvedMetricsOptions;
   listenAddress: string | undefined;
@@ -89,6 +104,26 @@ function stringArray(v: unknown, path: string): void {
   if (!Array.isArray(v)) throw configError(path, 'is not an array');
   v.forEach((s, i) => str(s, `${path}[${i}]`));
 }
+function httpUrl(v: unknown, path: string): void {
+  str(v, path);
+  let url: URL;
+  try {
+    url = new URL(v as string);
+  } catch {
+    throw configError(path, `${String(v)} is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw configError(path, `${String(v)} is not an http(s) URL`);
+}
+function pemCertificates(v: unknown, path: string): void {
+  stringArray(v, path);
+  (v as string[]).forEach((pem, i) => {
+    try {
+      new X509Certificate(pem);
+    } catch (err) {
+      throw configError(`${path}[${i}]`, `is not a PEM certificate (${(err as Error).message})`);
+    }
+  });
+}
 function object(shape: Record<string, Check>, required: string[] = []): Check {
   return (v, path) => {
     if (!isObj(v)) throw configError(path, 'is not an object');
@@ -132,12 +167,12 @@ const TOP_LEVEL: Record<string, Check> = {
   acme: object(
     {
       email: str,
-      directoryUrl: str,
+      directoryUrl: httpUrl,
       port,
       certificateStore: str,
       renewThresholdDays: positive,
       renewCheckIntervalHours: positive,
-      caCertificates: stringArray,
+      caCertificates: pemCertificates,
       enabled: bool,
       useProduction: bool,
     },
@@ -185,7 +220,7 @@ export function resolveOptions(options: ISmartProxyOptions): ResolvedOptions {
     acceptProxyProtocol: o.acceptProxyProtocol ?? false,
     proxyIPs: o.proxyIPs ?? [],
     sendProxyProtocol: sendProxy,
-    acme: o.acme,
+    acme: resolveAcme(o.acme),
     certProvisionFunction: o.certProvisionFunction,
     metrics: {
       enabled: m.enabled ?? true,
@@ -205,5 +240,18 @@ export function resolveOptions(options: ISmartProxyOptions): ResolvedOptions {
     },
     maxSniffBytes: o.maxSniffBytes ?? 65_536,
     defaults: o.defaults,
+  };
+}
+
+function resolveAcme(a: IAcmeOptions | undefined): ResolvedAcmeOptions | undefined {
+  if (a === undefined || a.enabled === false) return undefined;
+  return {
+    email: a.email,
+    directoryUrl: a.directoryUrl ?? (a.useProduction === false ? LETSENCRYPT_STAGING : LETSENCRYPT_PRODUCTION),
+    port: a.port ?? 80,
+    certificateStore: a.certificateStore ?? './certs',
+    renewThresholdDays: a.renewThresholdDays ?? 30,
+    renewCheckIntervalHours: a.renewCheckIntervalHours ?? 24,
+    caCertificates: [...(a.caCertificates ?? [])],
   };
 }
