@@ -22,7 +22,7 @@ export function writeHttpResponse(socket: net.Socket, status: number, headers: R
 }
 
 /** Read one request head, then call `answer` (or answer 400/408/431 itself). */
-function withRequestHead(socket: net.Socket, answer: (head: HttpHead) => void): void {
+export function withRequestHead(socket: net.Socket, answer: (head: HttpHead) => void): void {
   socket.on('error', () => socket.destroy());
   readUntilDecided(socket, undefined, sniffHttpRequest, { timeoutMs: HEAD_TIMEOUT_MS, maxBytes: MAX_HTTP_HEAD_BYTES + 1 }, (failure, result) => {
     if (failure === 'closed') return void socket.destroy();

@@ -57,7 +57,8 @@ export function deepFreezeCopy<T>(v: T): T {
 
 function layerOf(r: IRouteConfig): 'l4' | 'http' {
   const a = r.action;
-  if (a.type === 'socket-handler') return 'l4'; // the handler owns the raw socket
+  // the handler owns the raw socket; with protocol 'http' each request is routed first and a match hands the connection over
+  if (a.type === 'socket-handler') return a.protocol === 'http' ? 'http' : 'l4';
   if (a.protocol === 'tcp') return 'l4';
   if (a.protocol === 'http') return 'http';
   const mode = a.tls?.mode;
