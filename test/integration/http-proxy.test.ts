@@ -246,6 +246,36 @@ test('basic auth (401 then 200) and request rate limit (429)', async (t) => {
   assert.equal(blocked.length, 3);
 });
 
+test('a response head with nothing to change reaches the client byte for byte; one with hop-by-hop fields is rebuilt', async (t) => {
+  // A raw backend, so the exact bytes it sends are known: the first answer has odd but valid
+  // spacing and no hop-by-hop field, the second a Keep-Alive field and an HTTP/1.0 status line.
+  const answers = [
+    'HTTP/1.1 200 OK\r\nX-Odd:   spaced  \r\nContent-Length:2\r\n\r\nhi',
+    'HTTP/1.0 200 OK\r\nKeep-Alive: timeout=5\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nho',
+  ];
+  let n = 0;
+  const be = net.createServer((s) => {
+    s.on('error', () => {});
+    s.on('data', (d) => {
+      if (d.includes('\r\n\r\n')) s.write(answers[n++ % answers.length]!);
+    });
+  });
+  await new Promise<void>((r) => be.listen(0, '127.0.0.1', r));
+  t.after(() => be.close());
+  const port = await freePort();
+  await startProxy(t, { routes: [httpRoute('v', port, 'v.example.com', (be.address() as net.AddressInfo).port)] });
+  const c = await connectTo(port);
+  t.after(() => c.destroy());
+  c.write('GET /a HTTP/1.1\r\nHost: v.example.com\r\n\r\n');
+  const first = (await readUntil(c, (b) => b.toString().endsWith('hi'))).toString();
+  assert.equal(first, answers[0]);
+  c.write('GET /b HTTP/1.1\r\nHost: v.example.com\r\n\r\n');
+  const second = (await readUntil(c, (b) => b.toString().endsWith('ho'))).toString();
+  assert.match(second, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.doesNotMatch(second, /keep-alive/i);
+  assert.match(second, /\r\nContent-Length: 2\r\n\r\nho$/);
+});
+
 test('a backend that resets a pooled connection: the idempotent request is retried once on a fresh connection', async (t) => {
   let served = 0;
   const be = await startHttpServer((_req, res) => {

@@ -76,6 +76,20 @@ export interface ForwardedInfo {
   port: number;
 }
 
+const HOP_LENGTHS = new Set([...HOP_BY_HOP].map((n) => n.length));
+
+/**
+ * True when a message carries no hop-by-hop field (hence no Connection header either): with no
+ * header rules and nothing to add, its head can go on byte for byte.
+ */
+export function hasNoHopByHop(headers: readonly string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (HOP_LENGTHS.has(name.length) && HOP_BY_HOP.has(name.toLowerCase())) return false;
+  }
+  return true;
+}
+
 const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port']);
 /** Lengths of every fixed name a message may lose (hop-by-hop, X-Forwarded-*). */
 const DROP_LENGTHS = new Set([...HOP_BY_HOP, ...FORWARDED].map((n) => n.length));

@@ -10,7 +10,7 @@ import type * as tls from 'node:tls';
 import type { ConnectionRecord } from '../connection/connection-record.js';
 import { sniffHttpRequest, parseResponseHead, MAX_HTTP_HEAD_BYTES } from '../protocol/http-head.js';
 import { BodyTracker, responseFraming } from './framing.js';
-import { buildResponseHead, connectionTokens } from './headers.js';
+import { buildResponseHead, connectionTokens, hasNoHopByHop } from './headers.js';
 import { localResponse } from './responses.js';
 import { admitRequest } from './request-admission.js';
 import { Exchange } from './exchange.js';
@@ -259,7 +259,16 @@ class HttpSession implements UpstreamOwner {
       ex.resBody = new BodyTracker(framing);
       ex.resBuf = undefined;
       const client = this.stream;
-      const head = buildResponseHead(r.status, r.reason, r.headers, rt.responseHeaders, vars, ex.clientClose, false, ex.clientHttp10);
+      // A head this proxy would rebuild unchanged (HTTP/1.1, no hop-by-hop field, no rules, nothing
+      // to add) goes on as the backend sent it; a complete small response then leaves in one write.
+      const verbatim = r.httpVersion === '1.1' && rt.responseHeaders === undefined && !ex.clientClose && !ex.clientHttp10 && hasNoHopByHop(r.headers);
+      if (verbatim && framing.kind === 'length' && rest.length === framing.length) {
+        ex.resBody.advance(rest, 0);
+        client.write(buf);
+        this.responseDone(ex);
+        return;
+      }
+      const head = verbatim ? buf.toString('latin1', 0, r.headLength) : buildResponseHead(r.status, r.reason, r.headers, rt.responseHeaders, vars, ex.clientClose, false, ex.clientHttp10);
       if (framing.kind === 'length' && rest.length === framing.length && rest.length <= SMALL_RESPONSE_BYTES) {
         // The whole (small) response is here: one buffer, one plain write.
         const out = Buffer.allocUnsafe(head.length + rest.length);
