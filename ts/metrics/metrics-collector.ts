@@ -100,7 +100,7 @@ export class MetricsCollector {
   private lastPruneSecond = -Infinity;
   private largestIpWindow = 1;
   private stats: IMetrics | undefined;
-  private exporter: PrometheusExporter | undefined;
+  private exporter: Promise<PrometheusExporter> | undefined;
   private readonly sampleOne = (state: ConnState): void => this.sampleConnection(state, this.sampleSecond);
 
   constructor(options: MetricsCollectorOptions) {
@@ -217,8 +217,8 @@ export class MetricsCollector {
   }
 
   /** Prometheus text exposition format (own registry, never the global one). */
-  prometheusText(): Promise<string> {
-    this.exporter ??= new PrometheusExporter({
+  async prometheusText(): Promise<string> {
+    this.exporter ??= PrometheusExporter.create({
       activeConnections: () => this.conns.size,
       totalConnections: () => this.connectionsTotal,
       routes: () => this.routes.values(),
@@ -227,7 +227,7 @@ export class MetricsCollector {
       terminations: (side) => this.terminations[side].entries(),
       trackedIps: () => this.ips.size,
     });
-    return this.exporter.text();
+    return (await this.exporter).text();
   }
 
   private countRoute(state: ConnState, routeName: string): void {

@@ -4,8 +4,10 @@
  * collector at scrape time (`collect()`), so the hot path never touches
  * prom-client. Labels are bounded: route names (bounded by the route table),
  * refusal/termination reasons (bounded by ReasonCounter); never a client IP.
+ * prom-client is loaded on the first scrape (`PrometheusExporter.create`): a proxy that is
+ * never scraped does not carry its ~1.6 MiB of heap.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { RouteEntry } from './route-table.js';
 
 /** `route` label value for bytes of connections that had no route when sampled. */
@@ -21,10 +23,17 @@ export interface PrometheusSource {
   trackedIps(): number;
 }
 
-export class PrometheusExporter {
-  readonly registry = new Registry();
+type PromClient = typeof import('prom-client');
 
-  constructor(source: PrometheusSource) {
+export class PrometheusExporter {
+  readonly registry: Registry;
+
+  static async create(source: PrometheusSource): Promise<PrometheusExporter> {
+    return new PrometheusExporter(source, await import('prom-client'));
+  }
+
+  private constructor(source: PrometheusSource, { Counter, Gauge, Registry }: PromClient) {
+    this.registry = new Registry();
     const registers = [this.registry];
     new Gauge({
       name: 'smartproxy_connections_active',
@@ -121,10 +130,6 @@ export class PrometheusExporter {
         this.set(source.trackedIps());
       },
     });
-  }
-
-  get contentType(): string {
-    return this.registry.contentType;
   }
 
   text(): Promise<string> {

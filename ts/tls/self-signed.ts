@@ -4,11 +4,20 @@
  *
  * RSA keys come from Node's native `crypto.generateKeyPairSync` (milliseconds)
  * rather than forge's pure-JS generator (seconds); forge builds and signs the
- * X.509 structures.
+ * X.509 structures. node-forge is loaded on first use: a proxy that never generates a
+ * certificate does not carry its ~1.9 MiB of heap.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+
+let forgeModule: typeof forge | undefined;
+/** node-forge (CommonJS), required the first time a certificate is built. */
+function loadForge(): typeof forge {
+  forgeModule ??= createRequire(import.meta.url)('node-forge') as typeof forge;
+  return forgeModule;
+}
 
 /** A PEM-encoded private key and certificate. */
 export interface IPemPair {
@@ -45,10 +54,27 @@ function generateRsaKeyPair(): IForgeKeyPair {
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
-  const forgeKey = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
-  const publicKey = forge.pki.rsa.setPublicKey(forgeKey.n, forgeKey.e);
+  const { pki } = loadForge();
+  const forgeKey = pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
+  const publicKey = pki.rsa.setPublicKey(forgeKey.n, forgeKey.e);
   // Re-encode as PKCS#1 ("BEGIN RSA PRIVATE KEY"), accepted everywhere (node, openssl, curl).
-  return { privateKey: forgeKey, publicKey, privateKeyPem: forge.pki.privateKeyToPem(forgeKey) };
+  return { privateKey: forgeKey, publicKey, privateKeyPem: pki.privateKeyToPem(forgeKey) };
+}
+
+/** A new certificate for `keys`: random serial, validity from `notBefore` for `days`. */
+function newCertificate(keys: IForgeKeyPair, notBefore: Date, days: number): forge.pki.Certificate {
+  const cert = loadForge().pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = randomSerial();
+  setValidity(cert, notBefore, days);
+  return cert;
+}
+
+/** Signs `cert` (SHA-256) with `signer` and returns it with its own key, both PEM. */
+function signed(cert: forge.pki.Certificate, signer: forge.pki.rsa.PrivateKey, keys: IForgeKeyPair): IPemPair {
+  const { md, pki } = loadForge();
+  cert.sign(signer, md.sha256.create());
+  return { key: keys.privateKeyPem, cert: pki.certificateToPem(cert) };
 }
 
 /** A positive serial number (first byte's high bit cleared), 16 random bytes as hex. */
@@ -108,10 +134,7 @@ function leafExtensions(domains: string[]): object[] {
 /** Creates a certificate authority (self-signed, CA:TRUE) able to sign leaf certificates. */
 export function createCertificateAuthority(opts: ICertificateAuthorityOptions = {}): IPemPair {
   const keys = generateRsaKeyPair();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
-  cert.serialNumber = randomSerial();
-  setValidity(cert, defaultNotBefore(), opts.days ?? 3650);
+  const cert = newCertificate(keys, defaultNotBefore(), opts.days ?? 3650);
   const subject = [
     { name: 'commonName', value: opts.commonName ?? 'SmartProxy Local CA' },
     { name: 'organizationName', value: 'SmartProxy' },
@@ -123,8 +146,7 @@ export function createCertificateAuthority(opts: ICertificateAuthorityOptions = 
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(keys.privateKey, forge.md.sha256.create());
-  return { key: keys.privateKeyPem, cert: forge.pki.certificateToPem(cert) };
+  return signed(cert, keys.privateKey, keys);
 }
 
 /**
@@ -137,21 +159,18 @@ export function createSignedCertificate(
   opts: ISignedCertificateOptions = {},
 ): IPemPair {
   const names = normaliseDomains(domains);
-  const caCert = forge.pki.certificateFromPem(ca.cert);
-  const caKey = forge.pki.privateKeyFromPem(ca.key) as forge.pki.rsa.PrivateKey;
+  const { pki } = loadForge();
+  const caCert = pki.certificateFromPem(ca.cert);
+  const caKey = pki.privateKeyFromPem(ca.key) as forge.pki.rsa.PrivateKey;
   const keys = generateRsaKeyPair();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
-  cert.serialNumber = randomSerial();
-  setValidity(cert, opts.notBefore ?? defaultNotBefore(), opts.days ?? 825);
+  const cert = newCertificate(keys, opts.notBefore ?? defaultNotBefore(), opts.days ?? 825);
   cert.setSubject([{ name: 'commonName', value: commonNameFor(names) }]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     ...leafExtensions(names),
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  cert.sign(caKey, forge.md.sha256.create());
-  return { key: keys.privateKeyPem, cert: forge.pki.certificateToPem(cert) };
+  return signed(cert, caKey, keys);
 }
 
 /**
@@ -164,14 +183,10 @@ export function createSelfSignedCertificate(
 ): IPemPair {
   const names = normaliseDomains(domains);
   const keys = generateRsaKeyPair();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
-  cert.serialNumber = randomSerial();
-  setValidity(cert, opts.notBefore ?? defaultNotBefore(), opts.days ?? 825);
+  const cert = newCertificate(keys, opts.notBefore ?? defaultNotBefore(), opts.days ?? 825);
   const subject = [{ name: 'commonName', value: commonNameFor(names) }];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions(leafExtensions(names));
-  cert.sign(keys.privateKey, forge.md.sha256.create());
-  return { key: keys.privateKeyPem, cert: forge.pki.certificateToPem(cert) };
+  return signed(cert, keys.privateKey, keys);
 }
