@@ -22,7 +22,7 @@ import { resolve } from 'node:path';
 import type { ISmartProxyOptions } from '../ts/types.js';
 import { startEchoBackend } from './lib/backends.js';
 import { startPipeRelay } from './lib/pipe-relay.js';
-import { freePort, TSX_IMPORT, type IClosable } from './lib/net-util.js';
+import { freePort, REPO_ROOT, TSX_IMPORT, type IClosable } from './lib/net-util.js';
 import { markdownTable, fmt, ratio } from './lib/report.js';
 import { loadSmartProxy, silentLogger } from './lib/smartproxy-module.js';
 
@@ -45,7 +45,7 @@ const TARGETS = (process.env.BENCH_TARGETS ?? 'pipe,smartproxy,smartproxy-sni')
   .filter((s): s is TargetName => s in LABEL);
 
 /** A real ClientHello (curl, SNI a.example.com) as the first bytes of the SNI target. */
-const HELLO_FILE = resolve(import.meta.dirname, '../test/fixtures/client-hellos/curl-sni-h2-tls13.bin');
+const HELLO_FILE = resolve(REPO_ROOT, 'test/fixtures/client-hellos/curl-sni-h2-tls13.bin');
 const HELLO_SNI = 'a.example.com';
 
 interface IMem {

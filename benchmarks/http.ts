@@ -4,14 +4,17 @@
  * (minimal undici proxy, node-http-proxy, http-proxy-3, httpxy, fastify +
  * @fastify/http-proxy) vs nginx and HAProxy when installed, all in the same run.
  * Cases: small (13-byte) and 64 KiB responses, a 64 KiB POST body, plain and
- * TLS-terminated. Every proxy runs in its own process and reports its CPU time;
- * autocannon runs in its own process; the origin (raw-socket HTTP/1.1) lives here.
+ * TLS-terminated. Every proxy runs in its own process and reports its CPU time; the load
+ * generator (wrk for plain HTTP when installed, else autocannon; autocannon for TLS, which
+ * needs an SNI name wrk cannot give) runs in its own process; the origin (raw-socket
+ * HTTP/1.1) lives here. Rounds go through every case and target in turn; each cell is the
+ * round with the median req/s.
  * Targets are measured one after another, each in the same conditions; a target that
  * fails to start or answers wrongly is reported as 'error' and the run goes on.
  * Prints markdown to stdout (scripts/run-bench.mjs collects it into docs/benchmarks.md).
  *
- * Knobs (env): BENCH_DURATION (s, default 8), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (50),
- * BENCH_ROUNDS (1; with more, each cell is the round with the median req/s),
+ * Knobs (env): BENCH_DURATION (s, default 5), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (50),
+ * BENCH_ROUNDS (3), BENCH_LOAD (wrk | autocannon: the generator for plain HTTP, default wrk if installed),
  * BENCH_TARGETS (comma list of direct,smartproxy,undici,node-http-proxy,http-proxy-3,httpxy,fastify,nginx,haproxy),
  * BENCH_CASES (comma list of small,large,post,tls-small,tls-large).
  */
@@ -22,6 +25,7 @@ import { createSelfSignedCertificate } from '../ts/tls/self-signed.js';
 import { startHttpBackend, SMALL_BODY_BYTES, LARGE_BODY_BYTES } from './lib/http-backend.js';
 import { HTTP_TARGETS, HTTP_TARGET_LABEL, isHttpTarget, startHttpTarget, type HttpTargetName } from './lib/http-targets.js';
 import { runAutocannon, type IAutocannonOptions } from './lib/load.js';
+import { runWrk, wrkAvailable } from './lib/wrk.js';
 import { probe } from './lib/http-probe.js';
 import { haproxyVersion } from './lib/haproxy.js';
 import { nginxVersion } from './lib/nginx.js';
@@ -51,10 +55,13 @@ const env = (k: string, d: number): number => {
   const v = Number(process.env[k]);
   return Number.isFinite(v) && v > 0 ? v : d;
 };
-const DURATION = env('BENCH_DURATION', 8);
+const DURATION = env('BENCH_DURATION', 5);
 const WARMUP = process.env.BENCH_WARMUP === '0' ? 0 : env('BENCH_WARMUP', 2);
 const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
-const ROUNDS = Math.floor(env('BENCH_ROUNDS', 1));
+const ROUNDS = Math.floor(env('BENCH_ROUNDS', 3));
+const PLAIN_WITH_WRK = process.env.BENCH_LOAD !== 'autocannon' && wrkAvailable();
+/** The load generator for a case: wrk for plain HTTP when it is installed, autocannon otherwise. */
+const loadFor = (c: ICase): typeof runWrk => (!c.tls && PLAIN_WITH_WRK ? runWrk : runAutocannon);
 const list = (k: string): string[] | undefined =>
   process.env[k]
     ?.split(',')
@@ -115,10 +122,11 @@ async function measureOne(
       ...(c.requestBytes > 0 ? { bodyFile } : {}),
       ...(c.tls ? { servername: DOMAIN } : {}),
     };
-    if (WARMUP > 0) await runAutocannon(url, { ...opts, durationSec: WARMUP });
+    const load = loadFor(c);
+    if (WARMUP > 0) await load(url, { ...opts, durationSec: WARMUP });
     // CPU is read around the measured run only, so warm-up and start-up are excluded.
     const cpu0 = await proxy.cpuMs();
-    const r = await runAutocannon(url, { ...opts, durationSec: DURATION });
+    const r = await load(url, { ...opts, durationSec: DURATION });
     const cpu1 = await proxy.cpuMs();
     const bad2 = r.errors + r.non2xx;
     if (r.totalRequests === 0 || bad2 > r.totalRequests * MAX_BAD_SHARE) {
@@ -179,7 +187,8 @@ async function main(): Promise<void> {
   const versions = [nginxVersion(), haproxyVersion()].filter((v) => v !== undefined).join(', ');
   const setup =
     `Setup: origin (raw-socket HTTP/1.1, keep-alive) in the benchmark process; each proxy in its own process ` +
-    `(Node peers in a child each, nginx 1 worker, HAProxy nbthread 1); autocannon in its own process, ` +
+    `(Node peers in a child each, nginx 1 worker, HAProxy nbthread 1); the load generator in its own process: ` +
+    `${PLAIN_WITH_WRK ? 'wrk -t1 for plain HTTP (autocannon itself saturates near 38k req/s here and would cap the fast proxies), autocannon for TLS (SNI)' : 'autocannon'}, ` +
     `${CONNECTIONS} kept-alive connections, ${DURATION} s per measurement after ${WARMUP} s warm-up, ` +
     `${ROUNDS} round(s)${ROUNDS > 1 ? ' (median by req/s)' : ''}, all on 127.0.0.1 on a shared machine. ` +
     `Proxies keep connections to the origin alive. TLS: a 2048-bit RSA self-signed certificate, SNI ${DOMAIN}; ` +

@@ -5,9 +5,13 @@
  * run in their own processes; backends live in this one.
  * Prints markdown to stdout (scripts/run-bench.mjs collects it into docs/benchmarks.md).
  *
- * Knobs (env): BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (50), BENCH_WARMUP (s, 2),
- * BENCH_CONN_TOTAL (5000), BENCH_CONN_CONCURRENCY (50), BENCH_BULK_MB (1024), BENCH_TARGETS
- * (comma list of direct,pipe,haproxy,smartproxy).
+ * Knobs (env): BENCH_DURATION (s, default 8), BENCH_CONNECTIONS (50), BENCH_WARMUP (s, 2),
+ * BENCH_CONN_TOTAL (5000), BENCH_CONN_CONCURRENCY (50), BENCH_BULK_MB (1024), BENCH_ROUNDS (3),
+ * BENCH_TARGETS (comma list of direct,pipe,pipe-opts,haproxy,smartproxy). `pipe-opts` is the
+ * pipe relay plus only the socket options the API contract requires of every connection (TCP
+ * keep-alive on both sockets, Nagle off, the client address read): what they cost alone.
+ * Each phase runs BENCH_ROUNDS rounds over all targets in turn; each figure is the median of
+ * its rounds (bulk throughput on this machine swings with the allocator's page faults).
  */
 import { startKeepAliveHttpBackend, startEchoBackend, startBulkSink } from './lib/backends.js';
 import { startNodeProxy, startHaproxyProxy, direct, type IProxyUnderTest } from './lib/proxy-process.js';
@@ -15,10 +19,11 @@ import { runAutocannon, runConnRate, runBulk } from './lib/load.js';
 import { haproxyVersion } from './lib/haproxy.js';
 import { markdownTable, fmt, ratio } from './lib/report.js';
 
-type TargetName = 'direct' | 'pipe' | 'haproxy' | 'smartproxy';
+type TargetName = 'direct' | 'pipe' | 'pipe-opts' | 'haproxy' | 'smartproxy';
 const LABEL: Record<TargetName, string> = {
   direct: 'direct (no proxy)',
   pipe: 'plain socket.pipe() relay',
+  'pipe-opts': 'pipe relay + the contract\'s socket options',
   haproxy: 'HAProxy mode tcp (nbthread 1)',
   smartproxy: 'SmartProxy L4 forward',
 };
@@ -27,13 +32,14 @@ const env = (k: string, d: number): number => {
   const v = Number(process.env[k]);
   return Number.isFinite(v) && v > 0 ? v : d;
 };
-const DURATION = env('BENCH_DURATION', 10);
+const DURATION = env('BENCH_DURATION', 8);
 const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
 const WARMUP = env('BENCH_WARMUP', 2);
 const CONN_TOTAL = env('BENCH_CONN_TOTAL', 5000);
 const CONN_CONCURRENCY = env('BENCH_CONN_CONCURRENCY', 50);
 const BULK_BYTES = env('BENCH_BULK_MB', 1024) * 1024 * 1024;
-const TARGETS = (process.env.BENCH_TARGETS ?? 'direct,pipe,haproxy,smartproxy')
+const ROUNDS = Math.floor(env('BENCH_ROUNDS', 3));
+const TARGETS = (process.env.BENCH_TARGETS ?? 'direct,pipe,pipe-opts,haproxy,smartproxy')
   .split(',')
   .map((s) => s.trim())
   .filter((s): s is TargetName => s in LABEL);
@@ -49,13 +55,30 @@ interface IRow {
   errors: number;
 }
 
-const rows = new Map<TargetName, IRow>();
+/** Per target, one row per round. */
+const rounds = new Map<TargetName, IRow[]>();
 const notes: string[] = [];
-const row = (t: TargetName): IRow => {
-  let r = rows.get(t);
-  if (!r) rows.set(t, (r = { errors: 0 }));
-  return r;
+const row = (t: TargetName, round: number): IRow => {
+  let list = rounds.get(t);
+  if (!list) rounds.set(t, (list = []));
+  return (list[round] ??= { errors: 0 });
 };
+const FIELDS = ['rps', 'p99', 'cpuPerReqUs', 'connPerSec', 'cpuPerConnUs', 'mibPerSec', 'cpuPerGiBMs'] as const;
+function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+/** Each figure of a target: the median over its rounds. */
+function medianRow(list: IRow[]): IRow {
+  const out: IRow = { errors: list.reduce((a, r) => a + r.errors, 0) };
+  for (const f of FIELDS) {
+    const m = median(list.map((r) => r[f]).filter((v): v is number => v !== undefined && Number.isFinite(v)));
+    if (m !== undefined) out[f] = m;
+  }
+  return out;
+}
 const unavailable = new Map<TargetName, string>();
 
 /** Starts the target in front of backendPort, or records why it cannot run. */
@@ -84,19 +107,22 @@ async function phase(
   backendPort: number,
   measure: (port: number) => Promise<(cpuMs: number, r: IRow) => void>,
 ): Promise<void> {
-  for (const t of TARGETS) {
-    const proxy = await startTarget(t, backendPort);
-    if (!proxy) continue;
-    try {
-      const cpu0 = await proxy.cpuMs();
-      const record = await measure(proxy.port);
-      const cpu1 = await proxy.cpuMs();
-      record(t === 'direct' ? Number.NaN : cpu1 - cpu0, row(t));
-    } catch (e) {
-      row(t).errors++;
-      notes.push(`${name} / ${t}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
-    } finally {
-      await proxy.close();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const t of TARGETS) {
+      process.stderr.write(`[l4] ${name} round ${round + 1}/${ROUNDS} ${t}\n`);
+      const proxy = await startTarget(t, backendPort);
+      if (!proxy) continue;
+      try {
+        const cpu0 = await proxy.cpuMs();
+        const record = await measure(proxy.port);
+        const cpu1 = await proxy.cpuMs();
+        record(t === 'direct' ? Number.NaN : cpu1 - cpu0, row(t, round));
+      } catch (e) {
+        row(t, round).errors++;
+        notes.push(`${name} / ${t}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      } finally {
+        await proxy.close();
+      }
     }
   }
 }
@@ -146,10 +172,13 @@ function print(): void {
       `Requests: autocannon, ${CONNECTIONS} kept-alive connections, ${DURATION} s (after ${WARMUP} s warm-up), tiny HTTP/1.1 response. ` +
       `New connections: ${CONN_TOTAL} × (connect, 1-byte echo, close), ${CONN_CONCURRENCY} at a time. ` +
       `Bulk: ${fmt(BULK_BYTES / 1048576)} MiB through one connection to a sink. ` +
-      `Proxy CPU = user+system time of the proxy process during the measurement.` +
+      `Proxy CPU = user+system time of the proxy process during the measurement. ` +
+      `${ROUNDS} round(s) over all targets in turn; each figure is the median of its rounds. ` +
+      `Proxies run as plain node processes (benchmarks compiled, no TypeScript loader).` +
       (haproxyVersion() ? ` ${haproxyVersion()}.` : ''),
     '',
   );
+  const rows = new Map([...rounds].map(([t, list]) => [t, medianRow(list.filter((r) => r !== undefined))] as const));
   const present = TARGETS.filter((t) => rows.has(t));
   out.push(
     markdownTable(

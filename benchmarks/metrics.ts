@@ -17,6 +17,7 @@ import { runAutocannon, runConnRate, runBulk } from './lib/load.js';
 import { markdownTable, fmt } from './lib/report.js';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
+import { REPO_ROOT } from './lib/net-util.js';
 
 const env = (k: string, d: number): number => {
   const v = Number(process.env[k]);
@@ -190,7 +191,7 @@ async function main(): Promise<void> {
 async function hookCost(): Promise<string[]> {
   const file = process.env.BENCH_SMARTPROXY_MODULE
     ? new URL('./metrics/metrics-collector.js', pathToFileURL(resolve(process.env.BENCH_SMARTPROXY_MODULE))).href
-    : pathToFileURL(resolve(import.meta.dirname, '../dist_ts/metrics/metrics-collector.js')).href;
+    : pathToFileURL(resolve(REPO_ROOT, 'dist_ts/metrics/metrics-collector.js')).href;
   const tickerFile = file.replace('/metrics/metrics-collector.js', '/core/ticker.js');
   const { MetricsCollector } = (await import(file)) as typeof import('../ts/metrics/metrics-collector.js');
   const { Ticker } = (await import(tickerFile)) as typeof import('../ts/core/ticker.js');

@@ -3,7 +3,7 @@
  * each Node peer in its own child process, nginx and HAProxy as external
  * processes. A uniform IProxyUnderTest handle (port, cpuMs, close) for each.
  */
-import { resolve } from 'node:path';
+import { siblingScript } from './net-util.js';
 import { direct, forkProxyChild, type IProxyUnderTest } from './proxy-process.js';
 import { startNginx } from './nginx.js';
 import { startHaproxyHttp } from './haproxy.js';
@@ -45,7 +45,7 @@ export function isHttpTarget(s: string): s is HttpTargetName {
   return (HTTP_TARGETS as readonly string[]).includes(s);
 }
 
-const PEER_CHILD = resolve(import.meta.dirname, 'http-peer-child.ts');
+const PEER_CHILD = siblingScript(import.meta.dirname, 'http-peer-child');
 
 export interface IHttpBackends {
   plainPort: number;

@@ -1,13 +1,13 @@
 /** Load generators, each run in a child process so it does not share an event loop with the proxy. */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { IBulkResult, IConnRateResult } from './load-child.js';
-import { TSX_IMPORT } from './net-util.js';
+import { TSX_IMPORT, siblingScript } from './net-util.js';
 
 export type { IBulkResult, IConnRateResult };
 
-const LOAD_CHILD = resolve(import.meta.dirname, 'load-child.ts');
+const LOAD_CHILD = siblingScript(import.meta.dirname, 'load-child');
 
 /** Runs a node child, hard-killed after timeoutMs; resolves with the last stdout line parsed as JSON. */
 function runJsonChild<T>(args: string[], timeoutMs: number): Promise<T> {

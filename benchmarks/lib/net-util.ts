@@ -1,5 +1,7 @@
 /** Small socket utilities shared by the benchmark pieces (loopback only). */
+import { existsSync } from 'node:fs';
 import * as net from 'node:net';
+import { dirname, join, resolve } from 'node:path';
 
 /** A port that was free a moment ago on 127.0.0.1 (for servers that need the number up front). */
 export function freePort(): Promise<number> {
@@ -63,5 +65,26 @@ export async function listenTracked(server: net.Server, port = 0): Promise<IClos
   };
 }
 
-/** `--import <tsx loader>` as a file URL, so TypeScript children start from any working directory. */
-export const TSX_IMPORT: readonly string[] = ['--import', import.meta.resolve('tsx')];
+/**
+ * Node flags a child script needs: `--import <tsx loader>` when the benchmarks run from their
+ * TypeScript sources, nothing when they run compiled (`npm run bench` compiles them to
+ * dist_bench/, so no proxy under test carries a TypeScript loader in its heap).
+ */
+const RUNNING_TS = import.meta.url.endsWith('.ts');
+export const TSX_IMPORT: readonly string[] = RUNNING_TS ? ['--import', import.meta.resolve('tsx')] : [];
+
+/** The script `base` beside the calling module, in the form (.ts or .js) this run uses. */
+export function siblingScript(dir: string, base: string): string {
+  return resolve(dir, `${base}${RUNNING_TS ? '.ts' : '.js'}`);
+}
+
+/** The repository root (the nearest folder above this file with a package.json). */
+export const REPO_ROOT: string = (() => {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('benchmarks: repository root not found');
+    dir = up;
+  }
+  return dir;
+})();

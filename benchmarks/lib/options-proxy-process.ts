@@ -1,9 +1,8 @@
 /** Forks options-proxy-child.ts: a SmartProxy with caller-chosen options in its own process. */
 import { fork, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
 import type { ChildProxyOptions, IProxyStats, OptionsChildToParent, OptionsParentToChild } from './options-proxy-child.js';
 import type { IProxyUnderTest } from './proxy-process.js';
-import { TSX_IMPORT } from './net-util.js';
+import { TSX_IMPORT, siblingScript } from './net-util.js';
 
 export type { ChildProxyOptions, IProxyStats };
 
@@ -12,7 +11,7 @@ export interface IConfiguredProxy extends IProxyUnderTest {
   stats(): Promise<IProxyStats>;
 }
 
-const CHILD = resolve(import.meta.dirname, 'options-proxy-child.ts');
+const CHILD = siblingScript(import.meta.dirname, 'options-proxy-child');
 
 type Reply<T extends OptionsChildToParent['type']> = Extract<OptionsChildToParent, { type: T }>;
 

@@ -10,7 +10,7 @@ import { freePort } from './net-util.js';
 import { selfCpuMs } from './cpu.js';
 import { loadSmartProxy, silentLogger } from './smartproxy-module.js';
 
-export type ProxyKind = 'pipe' | 'smartproxy';
+export type ProxyKind = 'pipe' | 'pipe-opts' | 'smartproxy';
 export type ChildToParent =
   | { type: 'ready'; port: number }
   | { type: 'cpu'; ms: number }
@@ -46,7 +46,8 @@ async function main(): Promise<void> {
   };
   try {
     const cfg = JSON.parse(process.argv[2] ?? '{}') as { kind: ProxyKind; targetPort: number };
-    const proxy = cfg.kind === 'smartproxy' ? await startSmartProxy(cfg.targetPort) : await startPipeRelay(cfg.targetPort);
+    const proxy =
+      cfg.kind === 'smartproxy' ? await startSmartProxy(cfg.targetPort) : await startPipeRelay(cfg.targetPort, 0, cfg.kind === 'pipe-opts');
     process.on('message', (m: ParentToChild) => {
       if (m.type === 'cpu') send({ type: 'cpu', ms: selfCpuMs() });
       else if (m.type === 'stop') {

@@ -1,10 +1,9 @@
 /** Proxies under test, each in its own process, with a uniform handle for the benchmark. */
 import { fork, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
 import type { ChildToParent, ParentToChild, ProxyKind } from './proxy-child.js';
 import { startHaproxyTcp } from './haproxy.js';
 import { procCpuMs } from './cpu.js';
-import { TSX_IMPORT } from './net-util.js';
+import { TSX_IMPORT, siblingScript } from './net-util.js';
 
 export interface IProxyUnderTest {
   name: string;
@@ -14,7 +13,7 @@ export interface IProxyUnderTest {
   close(): Promise<void>;
 }
 
-const CHILD = resolve(import.meta.dirname, 'proxy-child.ts');
+const CHILD = siblingScript(import.meta.dirname, 'proxy-child');
 
 /** Forks proxy-child.ts (through tsx) running a pipe relay or SmartProxy in front of targetPort. */
 export function startNodeProxy(kind: ProxyKind, targetPort: number, name: string): Promise<IProxyUnderTest> {

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from './net-util.js';
 import type { ILogger, IMetrics, ISmartProxyOptions } from '../../ts/types.js';
 
 export interface ISmartProxyLike {
@@ -25,7 +26,7 @@ export const silentLogger: ILogger = {
 };
 
 export async function loadSmartProxy(): Promise<SmartProxyCtor> {
-  const file = process.env.BENCH_SMARTPROXY_MODULE ?? resolve(import.meta.dirname, '../../dist_ts/index.js');
+  const file = process.env.BENCH_SMARTPROXY_MODULE ?? resolve(REPO_ROOT, 'dist_ts/index.js');
   const mod = (await import(pathToFileURL(resolve(file)).href)) as { SmartProxy?: SmartProxyCtor };
   if (typeof mod.SmartProxy !== 'function') throw new Error(`${file} does not export SmartProxy`);
   return mod.SmartProxy;
