@@ -12,4 +12,4 @@ export {
   createSocketHandlerRoute,
 } from './routing/route-helpers.js';
 export { SocketHandlers } from './handlers/socket-handlers.js';
-export type { ICertificateStatus } from './tls/cert-store.js';
+export type { ICertificateStatus, ICertificateEventInfo, CertificateSource } from './tls/cert-store.js';

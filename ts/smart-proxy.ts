@@ -14,6 +14,7 @@ import type { ILogger, IMetrics, IRouteConfig, ISmartProxyOptions } from './type
 import type { ConnectionRecord } from './connection/connection-record.js';
 import { UpstreamPool } from './http/upstream-pool.js';
 import { CertStore, type ICertificateStatus } from './tls/cert-store.js';
+import { createAcme, withChallengeRoute, type Acme } from './acme/index.js';
 
 /** Test and embedding hooks that are not part of the options contract. */
 export interface SmartProxyInternals {
@@ -37,6 +38,8 @@ export class SmartProxy extends EventEmitter {
   private readonly extraPorts = new Set<number>();
   private readonly pool: UpstreamPool;
   private readonly certStore: CertStore;
+  /** ACME certificates and the internal challenge route, when `acme` is configured. */
+  private readonly acme: Acme | undefined;
   private prometheus: { close(): Promise<void> } | undefined;
   private state: 'idle' | 'starting' | 'running' | 'stopping' = 'idle';
 
@@ -46,7 +49,11 @@ export class SmartProxy extends EventEmitter {
     this.logger = this.opts.logger ?? createDefaultLogger();
     this.clock = internals.clock ?? systemClock;
     this.ticker = internals.ticker ?? new Ticker(this.clock, { onError: (err) => this.logger.error({ err }, 'periodic task failed') });
-    this.routes = new RouteManager(options.routes, this.compileOptions());
+    if (this.opts.acme !== undefined) {
+      const onUpdate = (key: string, outcome: Parameters<CertStore['acmeUpdated']>[1]): void => this.certStore.acmeUpdated(key, outcome);
+      this.acme = createAcme({ options: this.opts.acme, logger: this.logger, clock: this.clock, ticker: this.ticker, onUpdate });
+    }
+    this.routes = new RouteManager(this.withInternalRoutes(options.routes), this.compileOptions());
     const proxyIPs = this.opts.proxyIPs.length > 0 ? compileIpMatcher(this.opts.proxyIPs, 'options.proxyIPs') : undefined;
     const m = this.opts.metrics;
     this.metrics = new MetricsCollector({
@@ -88,6 +95,7 @@ export class SmartProxy extends EventEmitter {
     this.certStore = new CertStore({
       logger: this.logger,
       certProvisionFunction: this.opts.certProvisionFunction,
+      acme: this.acme?.service,
       onEvent: (event, info) => this.emitSafe(event, info),
     });
     const protocolError = (r: ConnectionRecord, what: string): void => {
@@ -159,6 +167,11 @@ export class SmartProxy extends EventEmitter {
     }
   }
 
+  /** The user's routes plus the ACME challenge route (appended: user routes keep their indexes) while any needs it. */
+  private withInternalRoutes(routes: IRouteConfig[]): IRouteConfig[] {
+    return withChallengeRoute(routes, this.acme?.challengeRoute);
+  }
+
   private wantedPorts(table: RouteTable): Set<number> {
     return new Set([...table.ports, ...this.extraPorts]);
   }
@@ -173,6 +186,8 @@ export class SmartProxy extends EventEmitter {
       await this.ports.add(this.wantedPorts(this.routes.table));
       const prom = this.opts.metrics.prometheus;
       if (prom && this.opts.metrics.enabled) this.prometheus = await startPrometheusServer(this.metrics, prom);
+      // ACME orders run in the background from here (the challenge port listens): start() never waits for a CA
+      this.acme?.service.start();
     } catch (err) {
       await this.ports.closeAll();
       this.cm.stop();
@@ -189,6 +204,7 @@ export class SmartProxy extends EventEmitter {
     if (this.state === 'idle' || this.state === 'stopping') return;
     this.state = 'stopping';
     await this.ports.closeAll();
+    await this.acme?.service.stop();
     await this.prometheus?.close();
     this.prometheus = undefined;
     await this.cm.drain(this.opts.gracefulShutdownTimeout);
@@ -203,13 +219,16 @@ export class SmartProxy extends EventEmitter {
 
   /** Compile the whole new table first; only then swap it in and reconcile the listeners. */
   async updateRoutes(routes: IRouteConfig[]): Promise<void> {
-    const next = this.routes.compile(routes);
+    const next = this.routes.compile(this.withInternalRoutes(routes));
     if (this.state === 'running') {
       await this.certStore.prepare(next);
       await this.ports.add(this.wantedPorts(next));
     }
     this.routes.swap(next);
-    if (this.state === 'running') await this.ports.reconcile(this.wantedPorts(next));
+    if (this.state === 'running') {
+      await this.ports.reconcile(this.wantedPorts(next));
+      this.acme?.service.kick();
+    }
   }
 
   async addListeningPort(port: number): Promise<void> {

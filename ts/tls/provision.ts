@@ -1,12 +1,12 @@
 /**
- * One bounded call of the user's certProvisionFunction. Never throws: a rejection, a timeout,
- * 'http01' (ACME is not available here) or a malformed answer becomes { ok: false, error }.
+ * One bounded call of the user's certProvisionFunction. Never throws: a pair, 'http01' (use ACME
+ * for this domain), or, for a rejection, a timeout or a malformed answer, an error.
  */
 import type { ISmartProxyOptions } from '../types.js';
 import type { PemPair } from './secure-context-cache.js';
 
 export type ProvisionFunction = NonNullable<ISmartProxyOptions['certProvisionFunction']>;
-export type ProvisionOutcome = { ok: true; pair: PemPair } | { ok: false; error: string };
+export type ProvisionOutcome = { kind: 'pair'; pair: PemPair } | { kind: 'http01' } | { kind: 'error'; error: string };
 
 function isPair(v: unknown): v is PemPair {
   if (v === null || typeof v !== 'object') return false;
@@ -22,14 +22,12 @@ export async function provisionCertificate(fn: ProvisionFunction, domain: string
   });
   try {
     const answer: unknown = await Promise.race([Promise.resolve().then(() => fn(domain)), timeout]);
-    if (answer === 'http01') {
-      return { ok: false, error: `certProvisionFunction('${domain}') answered 'http01', but ACME is not available` };
-    }
-    if (!isPair(answer)) return { ok: false, error: `certProvisionFunction('${domain}') returned neither { key, cert } nor 'http01'` };
-    return { ok: true, pair: { key: answer.key, cert: answer.cert } };
+    if (answer === 'http01') return { kind: 'http01' };
+    if (!isPair(answer)) return { kind: 'error', error: `certProvisionFunction('${domain}') returned neither { key, cert } nor 'http01'` };
+    return { kind: 'pair', pair: { key: answer.key, cert: answer.cert } };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return { ok: false, error: `certProvisionFunction('${domain}') failed: ${message}` };
+    return { kind: 'error', error: `certProvisionFunction('${domain}') failed: ${message}` };
   } finally {
     clearTimeout(timer);
   }
