@@ -21,6 +21,7 @@ import type { IRouteConfig, ISmartProxyOptions } from '../../ts/types.js';
 import { startHttpServer } from '../helpers/backends.js';
 import { runCurl } from '../helpers/clients.js';
 import { hasPebble, requirePebble, startPebble, type IPebble } from '../helpers/pebble.js';
+import { tcpHandleCount, waitForTcpBaseline } from '../helpers/leaks.js';
 import type { ISkippable } from '../helpers/tools.js';
 import { servedCertificate, tempStore } from './kit.js';
 import { freePort, silentLogger, type TestContextLike } from '../integration/harness.js';
@@ -231,6 +232,7 @@ test("certProvisionFunction answering 'http01' hands the domain to ACME; one cer
   if (env === undefined) return;
   const { pebble, backendPort, httpsPort } = env;
   const asked: string[] = [];
+  const tcpBaseline = tcpHandleCount();
   const proxy = newProxy(t, {
     acme: acmeOptions(pebble, tempStore(t)),
     certProvisionFunction: async (domain) => {
@@ -249,4 +251,7 @@ test("certProvisionFunction answering 'http01' hands the domain to ACME; one cer
   const cert = await served(httpsPort, 'www.app.test');
   assert.equal(cert.subjectAltName?.split(', ').sort().join(', '), 'DNS:app.test, DNS:www.app.test');
   assert.equal(cert.checkIssued(new X509Certificate(await pebble.issuingRoot())), false, 'leaf is issued by the intermediate');
+  // stop() leaves no socket behind: listeners, the ACME client's connections to Pebble
+  await proxy.stop();
+  await waitForTcpBaseline(tcpBaseline, 3000);
 });

@@ -12,6 +12,7 @@ import type { ICertificateEventInfo } from '../../ts/tls/cert-store.js';
 import type { IAcmeOptions, IRouteConfig } from '../../ts/types.js';
 import { runCurl } from '../helpers/clients.js';
 import { testCert } from '../helpers/certs.js';
+import { tcpHandleCount, waitForTcpBaseline } from '../helpers/leaks.js';
 import { freePorts, silentLogger, startProxy } from '../integration/harness.js';
 import { until } from '../integration/helpers-http.js';
 import { servedCertificate, tempStore } from './kit.js';
@@ -34,12 +35,14 @@ const httpStatus = async (port: number, path: string): Promise<string> =>
 describe('ACME failures', () => {
   test('unreachable directory: certificate:failed, status error, self-signed served, proxy fine, stop() prompt and clean', { timeout: 20_000 }, async (t) => {
     const [httpsPort, acmePort] = await freePorts(2);
+    const directoryUrl = `https://127.0.0.1:${await deadPort()}/dir`;
+    const tcpBaseline = tcpHandleCount();
     const failed: ICertificateEventInfo[] = [];
     const proxy = new SmartProxy({
       listenAddress: '127.0.0.1',
       gracefulShutdownTimeout: 0,
       logger: silentLogger,
-      acme: { email: 'a@app.test', directoryUrl: `https://127.0.0.1:${await deadPort()}/dir`, port: acmePort, certificateStore: store(t) },
+      acme: { email: 'a@app.test', directoryUrl, port: acmePort, certificateStore: store(t) },
       routes: [autoRoute(httpsPort!)],
     });
     t.after(() => proxy.stop());
@@ -66,6 +69,7 @@ describe('ACME failures', () => {
     assert.ok(Date.now() - t0 < 2000);
     assert.deepEqual(proxy.getListeningPorts(), []);
     assert.equal(proxy.getDiagnostics().tickerTasks, 0);
+    await waitForTcpBaseline(tcpBaseline, 3000);
   });
 
   test('a directory that accepts and never answers: start() returns at once, stop() aborts the order without a failure', { timeout: 20_000 }, async (t) => {
