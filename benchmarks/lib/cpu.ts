@@ -23,6 +23,12 @@ export function procCpuMs(pid: number): number {
   return ((utime + stime) * 1000) / clockTicks();
 }
 
+/** Cumulative minor page faults of a process, from /proc/<pid>/stat (field 10). */
+export function procMinorFaults(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+}
+
 /** Cumulative CPU ms of this process (process.cpuUsage, microsecond resolution). */
 export function selfCpuMs(): number {
   const u = process.cpuUsage();

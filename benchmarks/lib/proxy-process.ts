@@ -2,7 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { ChildToParent, ParentToChild, ProxyKind } from './proxy-child.js';
 import { startHaproxyTcp } from './haproxy.js';
-import { procCpuMs } from './cpu.js';
+import { procCpuMs, procMinorFaults } from './cpu.js';
 import { TSX_IMPORT, siblingScript } from './net-util.js';
 
 export interface IProxyUnderTest {
@@ -10,6 +10,8 @@ export interface IProxyUnderTest {
   port: number;
   /** Cumulative CPU ms of the proxy process (take deltas around a run). */
   cpuMs(): Promise<number>;
+  /** Cumulative minor page faults of the proxy process, where it has one of its own. */
+  minorFaults?(): number;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export function forkProxyChild(childFile: string, config: object, name: string):
           name,
           port: m.port,
           cpuMs: async () => (await request({ type: 'cpu' }, 'cpu', 5000)).ms,
+          minorFaults: () => (child.pid === undefined ? Number.NaN : procMinorFaults(child.pid)),
           close: async () => {
             if (child.exitCode !== null || child.signalCode !== null) return;
             if (child.connected) child.send({ type: 'stop' });
@@ -91,7 +94,7 @@ export function forkProxyChild(childFile: string, config: object, name: string):
 export async function startHaproxyProxy(targetPort: number): Promise<IProxyUnderTest | { skipped: string }> {
   const h = await startHaproxyTcp(targetPort);
   if ('skipped' in h) return h;
-  return { name: 'haproxy', port: h.port, cpuMs: async () => procCpuMs(h.pid), close: h.close };
+  return { name: 'haproxy', port: h.port, cpuMs: async () => procCpuMs(h.pid), minorFaults: () => procMinorFaults(h.pid), close: h.close };
 }
 
 /** The backend itself, no proxy (CPU is not attributed). */
