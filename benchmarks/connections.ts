@@ -19,12 +19,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { resolve } from 'node:path';
-import type { ISmartProxyOptions } from '../ts/types.js';
 import { startEchoBackend } from './lib/backends.js';
 import { startPipeRelay } from './lib/pipe-relay.js';
-import { freePort, REPO_ROOT, TSX_IMPORT, type IClosable } from './lib/net-util.js';
-import { markdownTable, fmt, ratio } from './lib/report.js';
-import { loadSmartProxy, silentLogger } from './lib/smartproxy-module.js';
+import { REPO_ROOT, TSX_IMPORT, type IClosable } from './lib/net-util.js';
+import { markdownTable, fmt, ratio, envNumber } from './lib/report.js';
+import { startBenchSmartProxy, type BenchProxyOptions } from './lib/smartproxy-module.js';
 
 type TargetName = 'pipe' | 'smartproxy' | 'smartproxy-sni';
 const LABEL: Record<TargetName, string> = {
@@ -33,12 +32,8 @@ const LABEL: Record<TargetName, string> = {
   'smartproxy-sni': 'SmartProxy TLS passthrough (SNI sniffed)',
 };
 
-const env = (k: string, d: number): number => {
-  const v = Number(process.env[k]);
-  return Number.isFinite(v) && v > 0 ? v : d;
-};
-const HELD = env('BENCH_HELD', 9900);
-const OPEN_CONCURRENCY = env('BENCH_OPEN_CONCURRENCY', 100);
+const HELD = envNumber('BENCH_HELD', 9900);
+const OPEN_CONCURRENCY = envNumber('BENCH_OPEN_CONCURRENCY', 100);
 const TARGETS = (process.env.BENCH_TARGETS ?? 'pipe,smartproxy,smartproxy-sni')
   .split(',')
   .map((s) => s.trim())
@@ -58,25 +53,15 @@ type ParentMsg = { type: 'mem' } | { type: 'stop' };
 
 // ---------------------------------------------------------------- child side
 
-async function startSmartProxy(targetPort: number, sni: boolean): Promise<IClosable> {
-  const SmartProxy = await loadSmartProxy();
-  const port = await freePort();
+function startSmartProxy(targetPort: number, sni: boolean): Promise<IClosable> {
   const target = { host: '127.0.0.1', port: targetPort };
-  const proxy = new SmartProxy({
-    routes: [
+  return startBenchSmartProxy(
+    (port) =>
       sni
         ? { name: 'bench', match: { ports: port, domains: HELLO_SNI }, action: { type: 'forward', target, tls: { mode: 'passthrough' } } }
         : { name: 'bench', match: { ports: port }, action: { type: 'forward', target } },
-    ],
-    // One client IP holds thousands of connections: lift the per-IP defaults.
-    maxConnectionsPerIP: 0,
-    connectionRateLimitPerMinute: 0,
-    listenAddress: '127.0.0.1',
-    logger: silentLogger,
-    ...(JSON.parse(process.env.BENCH_SMARTPROXY_OPTIONS ?? '{}') as Partial<ISmartProxyOptions>),
-  });
-  await proxy.start();
-  return { port, close: () => proxy.stop() };
+    JSON.parse(process.env.BENCH_SMARTPROXY_OPTIONS ?? '{}') as BenchProxyOptions,
+  );
 }
 
 async function measureSelf(): Promise<IMem> {

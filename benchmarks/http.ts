@@ -30,6 +30,7 @@ import { probe } from './lib/http-probe.js';
 import { haproxyVersion } from './lib/haproxy.js';
 import { nginxVersion } from './lib/nginx.js';
 import { printHttpReport, type ICaseResult, type IHttpSample } from './lib/http-report.js';
+import { envNumber } from './lib/report.js';
 
 const DOMAIN = 'bench.local';
 
@@ -51,14 +52,10 @@ const CASES: ICase[] = [
   { name: 'tls-large', title: 'GET, 64 KiB response, TLS terminated by the proxy', tls: true, method: 'GET', path: '/64k', requestBytes: 0, responseBytes: LARGE_BODY_BYTES },
 ];
 
-const env = (k: string, d: number): number => {
-  const v = Number(process.env[k]);
-  return Number.isFinite(v) && v > 0 ? v : d;
-};
-const DURATION = env('BENCH_DURATION', 5);
-const WARMUP = process.env.BENCH_WARMUP === '0' ? 0 : env('BENCH_WARMUP', 2);
-const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
-const ROUNDS = Math.floor(env('BENCH_ROUNDS', 3));
+const DURATION = envNumber('BENCH_DURATION', 5);
+const WARMUP = process.env.BENCH_WARMUP === '0' ? 0 : envNumber('BENCH_WARMUP', 2);
+const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 50);
+const ROUNDS = Math.floor(envNumber('BENCH_ROUNDS', 3));
 const PLAIN_WITH_WRK = process.env.BENCH_LOAD !== 'autocannon' && wrkAvailable();
 /** The load generator for a case: wrk for plain HTTP when it is installed, autocannon otherwise. */
 const loadFor = (c: ICase): typeof runWrk => (!c.tls && PLAIN_WITH_WRK ? runWrk : runAutocannon);

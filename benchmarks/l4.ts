@@ -17,7 +17,7 @@ import { startKeepAliveHttpBackend, startEchoBackend, startBulkSink } from './li
 import { startNodeProxy, startHaproxyProxy, direct, type IProxyUnderTest } from './lib/proxy-process.js';
 import { runAutocannon, runConnRate, runBulk } from './lib/load.js';
 import { haproxyVersion } from './lib/haproxy.js';
-import { markdownTable, fmt, ratio } from './lib/report.js';
+import { markdownTable, fmt, ratio, envNumber, median } from './lib/report.js';
 
 type TargetName = 'direct' | 'pipe' | 'pipe-opts' | 'haproxy' | 'smartproxy';
 const LABEL: Record<TargetName, string> = {
@@ -28,17 +28,13 @@ const LABEL: Record<TargetName, string> = {
   smartproxy: 'SmartProxy L4 forward',
 };
 
-const env = (k: string, d: number): number => {
-  const v = Number(process.env[k]);
-  return Number.isFinite(v) && v > 0 ? v : d;
-};
-const DURATION = env('BENCH_DURATION', 8);
-const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
-const WARMUP = env('BENCH_WARMUP', 2);
-const CONN_TOTAL = env('BENCH_CONN_TOTAL', 5000);
-const CONN_CONCURRENCY = env('BENCH_CONN_CONCURRENCY', 50);
-const BULK_BYTES = env('BENCH_BULK_MB', 1024) * 1024 * 1024;
-const ROUNDS = Math.floor(env('BENCH_ROUNDS', 3));
+const DURATION = envNumber('BENCH_DURATION', 8);
+const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 50);
+const WARMUP = envNumber('BENCH_WARMUP', 2);
+const CONN_TOTAL = envNumber('BENCH_CONN_TOTAL', 5000);
+const CONN_CONCURRENCY = envNumber('BENCH_CONN_CONCURRENCY', 50);
+const BULK_BYTES = envNumber('BENCH_BULK_MB', 1024) * 1024 * 1024;
+const ROUNDS = Math.floor(envNumber('BENCH_ROUNDS', 3));
 const TARGETS = (process.env.BENCH_TARGETS ?? 'direct,pipe,pipe-opts,haproxy,smartproxy')
   .split(',')
   .map((s) => s.trim())
@@ -66,18 +62,12 @@ const row = (t: TargetName, round: number): IRow => {
   return (list[round] ??= { errors: 0 });
 };
 const FIELDS = ['rps', 'p99', 'cpuPerReqUs', 'connPerSec', 'cpuPerConnUs', 'mibPerSec', 'cpuPerGiBMs', 'faultsPerGiB'] as const;
-function median(xs: number[]): number | undefined {
-  if (xs.length === 0) return undefined;
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 /** Each figure of a target: the median over its rounds. */
 function medianRow(list: IRow[]): IRow {
   const out: IRow = { errors: list.reduce((a, r) => a + r.errors, 0) };
   for (const f of FIELDS) {
     const m = median(list.map((r) => r[f]).filter((v): v is number => v !== undefined && Number.isFinite(v)));
-    if (m !== undefined) out[f] = m;
+    if (!Number.isNaN(m)) out[f] = m;
   }
   return out;
 }

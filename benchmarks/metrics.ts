@@ -14,22 +14,18 @@
 import { startKeepAliveHttpBackend, startEchoBackend, startBulkSink } from './lib/backends.js';
 import { startConfiguredSmartProxy, type IConfiguredProxy } from './lib/options-proxy-process.js';
 import { runAutocannon, runConnRate, runBulk } from './lib/load.js';
-import { markdownTable, fmt } from './lib/report.js';
+import { markdownTable, fmt, envNumber, median } from './lib/report.js';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { REPO_ROOT } from './lib/net-util.js';
 
-const env = (k: string, d: number): number => {
-  const v = Number(process.env[k]);
-  return Number.isFinite(v) && v > 0 ? v : d;
-};
-const ROUNDS = env('BENCH_ROUNDS', 3);
-const DURATION = env('BENCH_DURATION', 5);
-const WARMUP = env('BENCH_WARMUP', 1);
-const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
-const BULK_BYTES = env('BENCH_BULK_MB', 1024) * 1024 * 1024;
-const CONN_TOTAL = env('BENCH_CONN_TOTAL', 3000);
-const CONN_CONCURRENCY = env('BENCH_CONN_CONCURRENCY', 50);
+const ROUNDS = envNumber('BENCH_ROUNDS', 3);
+const DURATION = envNumber('BENCH_DURATION', 5);
+const WARMUP = envNumber('BENCH_WARMUP', 1);
+const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 50);
+const BULK_BYTES = envNumber('BENCH_BULK_MB', 1024) * 1024 * 1024;
+const CONN_TOTAL = envNumber('BENCH_CONN_TOTAL', 3000);
+const CONN_CONCURRENCY = envNumber('BENCH_CONN_CONCURRENCY', 50);
 
 type Variant = 'off' | 'on';
 const LABEL: Record<Variant, string> = { off: 'metrics.enabled: false', on: 'metrics.enabled: true (default)' };
@@ -109,11 +105,6 @@ async function oneRound(variant: Variant, ports: { http: number; echo: number; s
   samples[variant].push(s as ISample);
 }
 
-const median = (xs: number[]): number => {
-  const a = [...xs].sort((x, y) => x - y);
-  const m = a.length >> 1;
-  return a.length % 2 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
-};
 const higherIsBetter = (k: Metric): boolean => k === 'rps' || k === 'httpRps' || k === 'mibPerSec' || k === 'connPerSec';
 const med = (v: Variant, k: Metric): number => median(samples[v].map((s) => s[k]));
 const pctText = (pct: number): string => (Number.isFinite(pct) ? `${pct >= 0 ? '+' : ''}${pct.toFixed(1)} %` : 'n/a');

@@ -4,6 +4,7 @@
  */
 import { compileRoutes, linearMatch, type MatchInput } from '../ts/routing/index.js';
 import type { IRouteConfig } from '../ts/types.js';
+import { median } from './lib/report.js';
 
 const target = { host: '127.0.0.1', port: 9 };
 
@@ -57,11 +58,6 @@ function makeInputs(n: number, count: number): MatchInput[] {
     if (k % 10 === 9) inputs[k] = { port: 443, clientIp: '203.0.113.7', domain: `miss${k}.nowhere.org`, phase: 'connection' };
   }
   return inputs;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Median ns per lookup over `batches` batches of the given inputs. */

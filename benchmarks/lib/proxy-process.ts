@@ -1,6 +1,7 @@
 /** Proxies under test, each in its own process, with a uniform handle for the benchmark. */
 import { fork, type ChildProcess } from 'node:child_process';
-import type { ChildToParent, ParentToChild, ProxyKind } from './proxy-child.js';
+import type { ProxyKind } from './proxy-child.js';
+import type { ChildToParent, IProxyStats, ParentToChild } from './child-ipc.js';
 import { startHaproxyTcp } from './haproxy.js';
 import { procCpuMs, procMinorFaults } from './cpu.js';
 import { TSX_IMPORT, siblingScript } from './net-util.js';
@@ -15,18 +16,23 @@ export interface IProxyUnderTest {
   close(): Promise<void>;
 }
 
+/** A proxy in a child process of its own (child-ipc.ts); `stats` answers for SmartProxy children. */
+export interface IChildProxyUnderTest extends IProxyUnderTest {
+  stats(): Promise<IProxyStats>;
+}
+
 const CHILD = siblingScript(import.meta.dirname, 'proxy-child');
 
-/** Forks proxy-child.ts (through tsx) running a pipe relay or SmartProxy in front of targetPort. */
+/** Forks proxy-child running a pipe relay or SmartProxy in front of targetPort. */
 export function startNodeProxy(kind: ProxyKind, targetPort: number, name: string): Promise<IProxyUnderTest> {
   return forkProxyChild(CHILD, { kind, targetPort }, name);
 }
 
 /**
- * Forks `childFile` (through tsx) with `config` as JSON in argv[2]; the child speaks the
- * proxy-child.ts IPC protocol (ready / cpu / stop / error) and reports its own CPU time.
+ * Forks `childFile` (through tsx when the benchmarks run from source) with `config` as JSON in
+ * argv[2]; the child serves the child-ipc.ts protocol and reports its own CPU time.
  */
-export function forkProxyChild(childFile: string, config: object, name: string): Promise<IProxyUnderTest> {
+export function forkProxyChild(childFile: string, config: object, name: string): Promise<IChildProxyUnderTest> {
   const child: ChildProcess = fork(childFile, [JSON.stringify(config)], {
     execArgv: [...TSX_IMPORT, ...(process.env.BENCH_CHILD_ARGS ? process.env.BENCH_CHILD_ARGS.split(' ') : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -71,6 +77,7 @@ export function forkProxyChild(childFile: string, config: object, name: string):
           name,
           port: m.port,
           cpuMs: async () => (await request({ type: 'cpu' }, 'cpu', 5000)).ms,
+          stats: async () => (await request({ type: 'stats' }, 'stats', 5000)).stats,
           minorFaults: () => (child.pid === undefined ? Number.NaN : procMinorFaults(child.pid)),
           close: async () => {
             if (child.exitCode !== null || child.signalCode !== null) return;

@@ -4,17 +4,18 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { REPO_ROOT } from './net-util.js';
-import type { ILogger, IMetrics, ISmartProxyOptions } from '../../ts/types.js';
+import type { ILogger, IMetrics, IRouteConfig, ISmartProxyOptions } from '../../ts/types.js';
+import type { IChildProxy } from './child-ipc.js';
+import { freePort, REPO_ROOT } from './net-util.js';
 
-export interface ISmartProxyLike {
+interface ISmartProxyLike {
   start(): Promise<void>;
   stop(): Promise<void>;
   getStats(): IMetrics;
 }
-export type SmartProxyCtor = new (options: ISmartProxyOptions) => ISmartProxyLike;
+type SmartProxyCtor = new (options: ISmartProxyOptions) => ISmartProxyLike;
 
-export const silentLogger: ILogger = {
+const silentLogger: ILogger = {
   trace() {},
   debug() {},
   info() {},
@@ -25,9 +26,40 @@ export const silentLogger: ILogger = {
   },
 };
 
-export async function loadSmartProxy(): Promise<SmartProxyCtor> {
+async function loadSmartProxy(): Promise<SmartProxyCtor> {
   const file = process.env.BENCH_SMARTPROXY_MODULE ?? resolve(REPO_ROOT, 'dist_ts/index.js');
   const mod = (await import(pathToFileURL(resolve(file)).href)) as { SmartProxy?: SmartProxyCtor };
   if (typeof mod.SmartProxy !== 'function') throw new Error(`${file} does not export SmartProxy`);
   return mod.SmartProxy;
+}
+
+/** JSON-serialisable options a benchmark may set over the defaults of startBenchSmartProxy. */
+export type BenchProxyOptions = Omit<ISmartProxyOptions, 'routes' | 'logger' | 'certProvisionFunction'>;
+
+/**
+ * SmartProxy on a free port with the one route `route(port)` builds, metrics on, listening on
+ * 127.0.0.1, silent. The load generator is one client IP opening thousands of connections per
+ * second, so the per-IP defaults (100 concurrent, 300/min) are lifted; `options` go on top.
+ */
+export async function startBenchSmartProxy(route: (port: number) => IRouteConfig, options: BenchProxyOptions = {}): Promise<IChildProxy> {
+  const SmartProxy = await loadSmartProxy();
+  const port = await freePort();
+  const proxy = new SmartProxy({
+    metrics: { enabled: true },
+    maxConnectionsPerIP: 0,
+    connectionRateLimitPerMinute: 0,
+    ...options,
+    routes: [route(port)],
+    listenAddress: '127.0.0.1',
+    logger: silentLogger,
+  });
+  await proxy.start();
+  return {
+    port,
+    close: () => proxy.stop(),
+    stats: () => {
+      const s = proxy.getStats();
+      return { bytesIn: s.totals.bytesIn(), bytesOut: s.totals.bytesOut(), connections: s.connections.total(), requests: s.requests.total() };
+    },
+  };
 }
