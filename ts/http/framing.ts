@@ -59,13 +59,16 @@ export function requestFraming(headers: readonly string[]): FramingResult {
     if (k !== 'chunked') return { kind: 'error', reason: `unsupported Transfer-Encoding ${JSON.stringify(te)}` };
     return CHUNKED;
   }
-  if (cl !== undefined) {
-    if (clConflict) return { kind: 'error', reason: 'conflicting Content-Length values' };
-    const n = parseLength(cl);
-    if (n === undefined) return { kind: 'error', reason: `invalid Content-Length ${JSON.stringify(cl)}` };
-    return n === 0 ? NONE : { kind: 'length', length: n };
-  }
+  if (cl !== undefined) return lengthFraming(cl, clConflict);
   return NONE;
+}
+
+/** A body delimited by Content-Length (RFC 9112 6.3: conflicting or invalid values are errors). */
+function lengthFraming(cl: string, conflict: boolean): FramingResult {
+  if (conflict) return { kind: 'error', reason: 'conflicting Content-Length values' };
+  const n = parseLength(cl);
+  if (n === undefined) return { kind: 'error', reason: `invalid Content-Length ${JSON.stringify(cl)}` };
+  return n === 0 ? NONE : { kind: 'length', length: n };
 }
 
 /** Framing of a response body, given the request method it answers. */
@@ -77,12 +80,7 @@ export function responseFraming(status: number, requestMethod: string, headers: 
     if (k === 'bad') return { kind: 'error', reason: `invalid Transfer-Encoding ${JSON.stringify(te)}` };
     return k === 'chunked' ? CHUNKED : CLOSE;
   }
-  if (cl !== undefined) {
-    if (clConflict) return { kind: 'error', reason: 'conflicting Content-Length values' };
-    const n = parseLength(cl);
-    if (n === undefined) return { kind: 'error', reason: `invalid Content-Length ${JSON.stringify(cl)}` };
-    return n === 0 ? NONE : { kind: 'length', length: n };
-  }
+  if (cl !== undefined) return lengthFraming(cl, clConflict);
   return CLOSE;
 }
 
