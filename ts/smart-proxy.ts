@@ -141,8 +141,11 @@ export class SmartProxy extends EventEmitter {
         protocolError,
       },
     });
-    this.ports = new PortManager(this.opts.listenAddress, dispatcher.onSocket, (err, port) =>
-      this.logger.error({ err, port }, 'listener error'),
+    this.ports = new PortManager(
+      this.opts.listenAddress,
+      { keepAlive: this.opts.keepAlive, keepAliveInitialDelay: this.opts.keepAliveInitialDelay },
+      dispatcher.onSocket,
+      (err, port) => this.logger.error({ err, port }, 'listener error'),
     );
   }
 

@@ -55,7 +55,6 @@ export class Dispatcher {
     socket.once('close', () => {
       if (!record.backend) cm.finalize(record);
     });
-    if (options.keepAlive) socket.setKeepAlive(true, options.keepAliveInitialDelay);
     if (socket.destroyed) {
       cm.finalize(record);
       return;

@@ -1,17 +1,28 @@
 import * as net from 'node:net';
 import { SmartProxyError } from '../core/errors.js';
+import { setOnListener, setOnSocket, type AcceptedSocketOptions } from './socket-options.js';
 
-/** One net.Server on one port. Sockets are accepted paused and half-open capable. */
+/**
+ * One net.Server on one port. Sockets are accepted paused and half-open capable, with Nagle
+ * off and TCP keep-alive per the options: inherited from the listening socket where the
+ * platform allows it, else set on each socket.
+ */
 export class PortListener {
   private readonly server: net.Server;
   private listening = false;
+  /** Accepted sockets arrive with the socket options already set (see setOnListener). */
+  private inherited = false;
 
   constructor(
     readonly port: number,
+    private readonly socketOptions: AcceptedSocketOptions,
     private readonly onSocket: (socket: net.Socket, port: number) => void,
     private readonly onError: (err: Error, port: number) => void,
   ) {
-    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onSocket(socket, this.port));
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+      if (!this.inherited) setOnSocket(socket, this.socketOptions);
+      this.onSocket(socket, this.port);
+    });
     this.server.on('error', (err) => {
       if (this.listening) this.onError(err, this.port);
     });
@@ -38,6 +49,7 @@ export class PortListener {
       this.server.listen({ port: this.port, host, exclusive: true }, () => {
         this.server.removeListener('error', fail);
         this.listening = true;
+        this.inherited = setOnListener(this.server, this.socketOptions);
         resolve();
       });
     });
