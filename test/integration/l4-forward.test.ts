@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { startProxy, freePort, freePorts } from './harness.js';
 import { startTcpEchoServer, startSinkServer } from '../helpers/backends.js';
-import { connectTo, readAll, readUntil } from '../helpers/clients.js';
+import { connectTo, readAll, readUntil, sendBytes } from '../helpers/clients.js';
 import { waitFor } from '../helpers/leaks.js';
 import { SmartProxy, SmartProxyError } from '../../ts/index.js';
 import { silentLogger } from './harness.js';
@@ -37,6 +37,74 @@ test('TCP forward: 50 MiB byte-exact both ways', { timeout: 60_000 }, async (t) 
   const stats = proxy.getStats();
   assert.equal(stats.totals.bytesIn(), client.bytesWritten);
   assert.equal(stats.totals.bytesOut(), client.bytesRead);
+});
+
+/** Resolves once `measure()` has not changed for `quietMs` (a stalled transfer), within `timeoutMs`. */
+async function settles(measure: () => number, quietMs = 300, timeoutMs = 20_000): Promise<number> {
+  let last = measure();
+  let since = Date.now();
+  await waitFor(() => {
+    const now = measure();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+    return Date.now() - since >= quietMs;
+  }, timeoutMs, { intervalMs: 50 });
+  return last;
+}
+
+test('backpressure both ways: a side that stops reading stalls the other, and nothing is lost', { timeout: 60_000 }, async (t) => {
+  const size = 64 * 1024 * 1024;
+  // Backend -> client: a backend streams 64 MiB at a paused client.
+  let source: net.Socket | undefined;
+  const sourceServer = net.createServer({ allowHalfOpen: true }, (s) => {
+    s.on('error', () => {});
+    source = s;
+    void sendBytes(s, size, 256 * 1024).then(() => s.end());
+  });
+  // Client -> backend: a backend that reads nothing until told.
+  const held: net.Socket[] = [];
+  let received = 0;
+  const stuck = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => {
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => (received += d.length));
+    held.push(s);
+  });
+  const accepted: net.Socket[] = [];
+  for (const server of [sourceServer, stuck]) {
+    server.on('connection', (s: net.Socket) => accepted.push(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => {
+      server.close();
+      for (const s of accepted) s.destroy();
+    });
+  }
+  const [down, upPort] = await freePorts(2);
+  await startProxy(t, {
+    routes: [
+      forward('down', down!, (sourceServer.address() as net.AddressInfo).port),
+      forward('up', upPort!, (stuck.address() as net.AddressInfo).port),
+    ],
+  });
+
+  const client = await connectTo(down!, { allowHalfOpen: true });
+  client.pause();
+  await waitFor(() => source !== undefined);
+  const sent = (): number => source?.bytesWritten ?? 0;
+  const stalledAt = await settles(sent);
+  assert.ok(stalledAt < size / 2, `the backend is held back (stalled after ${stalledAt} of ${size} bytes)`);
+  const got = await readAll(client, { timeoutMs: 40_000 });
+  assert.equal(got.length, size);
+  assert.ok(got.every((b) => b === 0x61), 'every byte arrives unchanged');
+
+  const up = await connectTo(upPort!, { allowHalfOpen: true });
+  t.after(() => up.destroy());
+  void sendBytes(up, size, 256 * 1024).then(() => up.end());
+  const upStalledAt = await settles(() => up.bytesWritten);
+  assert.ok(upStalledAt < size / 2, `the client is held back (stalled after ${upStalledAt} of ${size} bytes)`);
+  for (const s of held) s.resume();
+  await waitFor(() => received === size, 40_000, { message: () => `backend received ${received} of ${size}` });
 });
 
 test('half-close: the client sends, then FIN, and still gets the whole response', async (t) => {

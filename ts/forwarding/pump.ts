@@ -6,10 +6,18 @@ export function reasonFor(err: NodeJS.ErrnoException): TerminationReason {
 }
 
 /**
- * Relay bytes both ways between the client and the backend: the sniffed bytes are written
- * once first, then `pipe()` moves the rest with backpressure. TCP half-close is honoured
- * (both sockets are allowHalfOpen; a FIN on one side ends the other's writable side only).
- * An error or timeout on either side destroys both. `onDone` runs once, when both are closed.
+ * Relay bytes both ways between the client and the backend, with backpressure each way.
+ *
+ * - client -> backend: each 'data' chunk is written to the backend; a full backend pauses
+ *   the client until its 'drain'. The sniffed bytes go first, exactly once.
+ * - backend -> client: the backend socket was connected with `directReadInto(client)`, so
+ *   its reads are already written to the client by the time they surface; a full client
+ *   stops the backend's reads, and the client's 'drain' resumes them.
+ *
+ * Two listeners and a write per chunk instead of `pipe()`'s eight listeners per direction.
+ * TCP half-close is honoured (both sockets are allowHalfOpen; a FIN on one side ends the
+ * other's writable side only). An error on either side destroys both. `onDone` runs once,
+ * when both are closed.
  */
 export function pump(record: ConnectionRecord, backend: net.Socket, initial: Buffer | undefined, onDone: () => void): void {
   const client = record.client;
@@ -39,7 +47,22 @@ export function pump(record: ConnectionRecord, backend: net.Socket, initial: Buf
     closed();
   });
   if (initial && initial.length > 0) backend.write(initial);
-  client.pipe(backend);
-  backend.pipe(client);
+  // FIN from one side: end the other's writable side after what was read has been written.
+  // The client's FIN may have come with its first bytes, before this relay existed.
+  const endBackend = (): void => {
+    if (!backend.writableEnded) backend.end();
+  };
+  if (client.readableEnded) endBackend();
+  else client.once('end', endBackend);
+  backend.once('end', () => {
+    if (!client.writableEnded) client.end();
+  });
+  client.on('data', (chunk: Buffer) => {
+    if (!backend.write(chunk)) client.pause();
+  });
+  backend.on('drain', () => client.resume());
+  client.on('drain', () => {
+    if (!backend.readableEnded) backend.resume();
+  });
   client.resume();
 }

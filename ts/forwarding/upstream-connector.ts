@@ -7,6 +7,8 @@ export interface ConnectOptions {
   timeoutMs: number;
   keepAlive: boolean;
   keepAliveInitialDelay: number;
+  /** Deliver reads through this callback instead of the Readable stream (see direct-read.ts). */
+  onread?: net.OnReadOpts;
 }
 
 export type ConnectResult = { ok: true; socket: net.Socket } | { ok: false; reason: TerminationReason; error: Error };
@@ -23,6 +25,7 @@ export function connectUpstream(o: ConnectOptions, done: (r: ConnectResult) => v
     noDelay: true,
     keepAlive: o.keepAlive,
     keepAliveInitialDelay: o.keepAliveInitialDelay,
+    ...(o.onread ? { onread: o.onread } : {}),
   });
   awaitReady(socket, 'connect', `connect to ${o.host}:${o.port}`, o.timeoutMs, done);
   return socket;

@@ -6,6 +6,7 @@ import type { IRouteContext, ILogger, ProxyProtocolVersion } from '../types.js';
 import { connectUpstream } from '../forwarding/upstream-connector.js';
 import type { TargetSelector } from '../forwarding/target-selector.js';
 import { pump } from '../forwarding/pump.js';
+import { directReadInto } from '../forwarding/direct-read.js';
 import { buildProxyHeader } from '../protocol/proxy-protocol.js';
 
 export interface ForwardDeps {
@@ -46,10 +47,12 @@ export function forwardConnection(
     cm.close(record, 'handler_error', undefined);
     return;
   }
+  // The backend's bytes go straight to the client (see pump.ts); one reader serves every attempt.
+  const onread = directReadInto(record.client);
   const attempt = (i: number): void => {
     const host = hosts[i]!;
     const socket = connectUpstream(
-      { host, port, timeoutMs: options.connectionTimeout, keepAlive: options.keepAlive, keepAliveInitialDelay: options.keepAliveInitialDelay },
+      { host, port, timeoutMs: options.connectionTimeout, keepAlive: options.keepAlive, keepAliveInitialDelay: options.keepAliveInitialDelay, onread },
       (r) => {
         if (record.closed || record.client.destroyed) {
           if (r.ok) r.socket.destroy();
