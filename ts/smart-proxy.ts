@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from './core/clock.js';
+import { raiseMallocThresholds } from './core/malloc-threshold.js';
 import { SmartProxyError } from './core/errors.js';
 import { createDefaultLogger } from './core/logger.js';
 import { resolveOptions, type ResolvedOptions } from './core/options.js';
@@ -199,6 +200,7 @@ export class SmartProxy extends EventEmitter {
       throw err;
     }
     this.state = 'running';
+    raiseMallocThresholds();
     this.logger.info({ ports: this.ports.ports() }, 'SmartProxy started');
   }
 
