@@ -25,7 +25,8 @@ export function directReadInto(to: net.Socket): net.OnReadOpts {
   return {
     buffer: shared,
     callback(nread: number, buf: Uint8Array): boolean {
-      if (to.destroyed) return false;
+      // A client that is gone (or already ended) takes nothing more: stop reading.
+      if (to.destroyed || to.writableEnded) return false;
       const out = Buffer.allocUnsafe(nread);
       out.set(nread === buf.length ? buf : buf.subarray(0, nread));
       return to.write(out);
