@@ -7,9 +7,11 @@
  *
  * Knobs (env): BENCH_DURATION (s, default 8), BENCH_CONNECTIONS (50), BENCH_WARMUP (s, 2),
  * BENCH_CONN_TOTAL (5000), BENCH_CONN_CONCURRENCY (50), BENCH_BULK_MB (1024), BENCH_ROUNDS (3),
+ * BENCH_PHASES (comma list of requests,connections,bulk),
  * BENCH_TARGETS (comma list of direct,pipe,pipe-opts,haproxy,smartproxy). `pipe-opts` is the
- * pipe relay plus only the socket options the API contract requires of every connection (TCP
- * keep-alive on both sockets, Nagle off, the client address read): what they cost alone.
+ * pipe relay plus only what the API contract requires of every connection (TCP keep-alive on
+ * both sockets, Nagle off, the client address read), set the way SmartProxy sets them: what
+ * they cost alone, so that SmartProxy minus pipe-opts is routing and bookkeeping.
  * Each phase runs BENCH_ROUNDS rounds over all targets in turn; each figure is the median of
  * its rounds (bulk throughput on this machine swings with the allocator's page faults).
  */
@@ -53,6 +55,8 @@ interface IRow {
   errors: number;
 }
 
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'requests,connections,bulk').split(',').map((s) => s.trim()));
+
 /** Per target, one row per round. */
 const rounds = new Map<TargetName, IRow[]>();
 const notes: string[] = [];
@@ -93,18 +97,25 @@ async function startTarget(t: TargetName, backendPort: number): Promise<IProxyUn
   }
 }
 
-/** Runs `measure` against each target in turn, with the proxy's CPU delta around it. */
+/**
+ * Runs `measure` against each target in turn, with the proxy's CPU delta and page faults
+ * around it. `warmup` runs first, outside the measurement: a proxy serves for hours, so
+ * the figures are steady state, not JIT compilation or first-use allocation.
+ */
 async function phase(
   name: string,
   backendPort: number,
+  warmup: ((port: number) => Promise<unknown>) | undefined,
   measure: (port: number) => Promise<(cpuMs: number, r: IRow, faults: number) => void>,
 ): Promise<void> {
+  if (!PHASES.has(name)) return;
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of TARGETS) {
       process.stderr.write(`[l4] ${name} round ${round + 1}/${ROUNDS} ${t}\n`);
       const proxy = await startTarget(t, backendPort);
       if (!proxy) continue;
       try {
+        if (warmup) await warmup(proxy.port);
         const faults0 = proxy.minorFaults?.() ?? Number.NaN;
         const cpu0 = await proxy.cpuMs();
         const record = await measure(proxy.port);
@@ -126,11 +137,10 @@ async function main(): Promise<void> {
   const echo = await startEchoBackend();
   const sink = await startBulkSink();
   try {
-    await phase('requests', http.port, async (port) => {
-      const url = `http://127.0.0.1:${port}/`;
-      if (WARMUP > 0) await runAutocannon(url, { connections: CONNECTIONS, durationSec: WARMUP });
-      // CPU is measured around the whole call, so the warm-up above is excluded.
-      const r = await runAutocannon(url, { connections: CONNECTIONS, durationSec: DURATION });
+    const url = (port: number): string => `http://127.0.0.1:${port}/`;
+    const requestsWarmup = WARMUP > 0 ? (port: number) => runAutocannon(url(port), { connections: CONNECTIONS, durationSec: WARMUP }) : undefined;
+    await phase('requests', http.port, requestsWarmup, async (port) => {
+      const r = await runAutocannon(url(port), { connections: CONNECTIONS, durationSec: DURATION });
       return (cpuMs, out) => {
         out.rps = r.requestsPerSec;
         out.p99 = r.latencyP99Ms;
@@ -138,7 +148,8 @@ async function main(): Promise<void> {
         if (r.errors || r.non2xx) notes.push(`requests: ${r.errors} errors, ${r.non2xx} non-2xx`);
       };
     });
-    await phase('connections', echo.port, async (port) => {
+    const connWarmup = (port: number) => runConnRate(port, Math.max(1, Math.round(CONN_TOTAL / 5)), CONN_CONCURRENCY);
+    await phase('connections', echo.port, connWarmup, async (port) => {
       const r = await runConnRate(port, CONN_TOTAL, CONN_CONCURRENCY);
       return (cpuMs, out) => {
         out.connPerSec = r.perSecond;
@@ -146,7 +157,7 @@ async function main(): Promise<void> {
         if (r.errors) notes.push(`connections: ${r.errors} of ${CONN_TOTAL} failed`);
       };
     });
-    await phase('bulk', sink.port, async (port) => {
+    await phase('bulk', sink.port, undefined, async (port) => {
       const r = await runBulk(port, BULK_BYTES);
       return (cpuMs, out, faults) => {
         out.mibPerSec = r.mibPerSecond;
@@ -165,9 +176,9 @@ function print(): void {
   out.push(
     `Setup: backends in the benchmark process, each proxy in its own process, load generators in their own processes, all on 127.0.0.1. ` +
       `Requests: autocannon, ${CONNECTIONS} kept-alive connections, ${DURATION} s (after ${WARMUP} s warm-up), tiny HTTP/1.1 response. ` +
-      `New connections: ${CONN_TOTAL} × (connect, 1-byte echo, close), ${CONN_CONCURRENCY} at a time. ` +
+      `New connections: ${CONN_TOTAL} × (connect, 1-byte echo, close), ${CONN_CONCURRENCY} at a time, after ${fmt(Math.max(1, Math.round(CONN_TOTAL / 5)))} warm-up connections. ` +
       `Bulk: ${fmt(BULK_BYTES / 1048576)} MiB through one connection to a sink. ` +
-      `Proxy CPU = user+system time of the proxy process during the measurement. ` +
+      `Proxy CPU = user+system time of the proxy process during the measurement (warm-ups excluded). ` +
       `${ROUNDS} round(s) over all targets in turn; each figure is the median of its rounds. ` +
       `Proxies run as plain node processes (benchmarks compiled, no TypeScript loader).` +
       (haproxyVersion() ? ` ${haproxyVersion()}.` : ''),
@@ -213,9 +224,10 @@ function print(): void {
       'Bulk, each round (MiB/s, CPU ms/GiB, page faults/GiB of the proxy process). A Node relay moves the bytes in 64 KiB ' +
         'read buffers that V8 frees in batches after each scavenge; when such a batch lands at the top of the glibc heap, ' +
         'malloc returns it to the kernel (trim) and the next batch is faulted in again, page by page. Which way a run goes ' +
-        'depends on the heap layout, not on the relay, and shows as ~10k vs ~150-250k faults/GiB for the same code. ' +
+        'depends on the heap layout, not on the relay, and shows as ~10k vs ~100-250k faults/GiB for the same code. ' +
         'Raising glibc\'s trim threshold (GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456) removes the slow mode ' +
-        'for every Node process.',
+        'for any Node process; SmartProxy raises it itself at start() (ts/core/malloc-threshold.ts), the pipe relays run ' +
+        'with glibc\'s defaults.',
       '',
       markdownTable(
         ['target', ...Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}`)],

@@ -4,17 +4,28 @@
  */
 import * as net from 'node:net';
 import { listenTracked, type IClosable } from './net-util.js';
+import { setOnListener, setOnSocket } from '../../ts/listener/socket-options.js';
 
-export function startPipeRelay(targetPort: number, listenPort = 0, socketOptions = false): Promise<IClosable> {
+const CONTRACT_SOCKET_OPTIONS = { keepAlive: true, keepAliveInitialDelay: 10_000 };
+
+/**
+ * `socketOptions`: also do what the API contract asks of every proxied connection, and
+ * nothing else, the way SmartProxy does it: TCP keep-alive probes on both sockets and Nagle
+ * off (inherited from the listening socket on Linux, per socket for the backend), and the
+ * client's address read once. The difference between this relay and SmartProxy is then
+ * routing and bookkeeping alone.
+ */
+export async function startPipeRelay(targetPort: number, listenPort = 0, socketOptions = false): Promise<IClosable> {
+  let inherited = false;
   const server = net.createServer({ allowHalfOpen: true }, (client) => {
-    const upstream = net.connect({ port: targetPort, host: '127.0.0.1', allowHalfOpen: true });
+    const upstream = net.connect({
+      port: targetPort,
+      host: '127.0.0.1',
+      allowHalfOpen: true,
+      ...(socketOptions ? { noDelay: true, keepAlive: true, keepAliveInitialDelay: CONTRACT_SOCKET_OPTIONS.keepAliveInitialDelay } : {}),
+    });
     if (socketOptions) {
-      // What the API contract asks of every proxied connection, and nothing else: TCP keep-alive
-      // probes on both sockets, Nagle off, and the client's address read once.
-      client.setKeepAlive(true, 10_000);
-      upstream.setKeepAlive(true, 10_000);
-      client.setNoDelay(true);
-      upstream.setNoDelay(true);
+      if (!inherited) setOnSocket(client, CONTRACT_SOCKET_OPTIONS);
       void client.remoteAddress;
     }
     const kill = (): void => {
@@ -28,5 +39,7 @@ export function startPipeRelay(targetPort: number, listenPort = 0, socketOptions
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  return listenTracked(server, listenPort);
+  const relay = await listenTracked(server, listenPort);
+  if (socketOptions) inherited = setOnListener(server, CONTRACT_SOCKET_OPTIONS);
+  return relay;
 }
