@@ -15,7 +15,7 @@
  * Each phase runs BENCH_ROUNDS rounds over all targets in turn; each figure is the median of
  * its rounds (bulk throughput on this machine swings with the allocator's page faults).
  */
-import { startKeepAliveHttpBackend, startEchoBackend, startBulkSink } from './lib/backends.js';
+import { startKeepAliveHttpBackend, startEchoOnceBackend, startBulkSink } from './lib/backends.js';
 import { startNodeProxy, startHaproxyProxy, direct, type IProxyUnderTest } from './lib/proxy-process.js';
 import { runAutocannon, runConnRate, runBulk } from './lib/load.js';
 import { haproxyVersion } from './lib/haproxy.js';
@@ -134,7 +134,7 @@ async function phase(
 
 async function main(): Promise<void> {
   const http = await startKeepAliveHttpBackend();
-  const echo = await startEchoBackend();
+  const echo = await startEchoOnceBackend();
   const sink = await startBulkSink();
   try {
     const url = (port: number): string => `http://127.0.0.1:${port}/`;
@@ -176,7 +176,7 @@ function print(): void {
   out.push(
     `Setup: backends in the benchmark process, each proxy in its own process, load generators in their own processes, all on 127.0.0.1. ` +
       `Requests: autocannon, ${CONNECTIONS} kept-alive connections, ${DURATION} s (after ${WARMUP} s warm-up), tiny HTTP/1.1 response. ` +
-      `New connections: ${CONN_TOTAL} × (connect, 1-byte echo, close), ${CONN_CONCURRENCY} at a time, after ${fmt(Math.max(1, Math.round(CONN_TOTAL / 5)))} warm-up connections. ` +
+      `New connections: ${CONN_TOTAL} × (connect, 1-byte echo, the backend closes, then the client), ${CONN_CONCURRENCY} at a time, after ${fmt(Math.max(1, Math.round(CONN_TOTAL / 5)))} warm-up connections. ` +
       `Bulk: ${fmt(BULK_BYTES / 1048576)} MiB through one connection to a sink. ` +
       `Proxy CPU = user+system time of the proxy process during the measurement (warm-ups excluded). ` +
       `${ROUNDS} round(s) over all targets in turn; each figure is the median of its rounds. ` +

@@ -4,14 +4,14 @@
  * Each proxy runs in its own process; load generators in their own processes; backends here.
  *   - small requests: autocannon over kept-alive connections, HTTP passed through at L4;
  *   - bulk: one connection carrying BENCH_BULK_MB to a sink;
- *   - new connections: connect + 1-byte echo + close (the per-connection hooks).
+ *   - new connections: connect + 1-byte echo, the backend closes, then the client (the per-connection hooks).
  * Proxy CPU (user+system of the proxy process) is measured around each measurement.
  * Prints markdown (scripts/run-bench.mjs collects it into docs/benchmarks.md).
  *
  * Knobs (env): BENCH_ROUNDS (3), BENCH_DURATION (s, 5), BENCH_WARMUP (s, 1), BENCH_CONNECTIONS (50),
  * BENCH_BULK_MB (1024), BENCH_CONN_TOTAL (3000), BENCH_CONN_CONCURRENCY (50).
  */
-import { startKeepAliveHttpBackend, startEchoBackend, startBulkSink } from './lib/backends.js';
+import { startKeepAliveHttpBackend, startEchoOnceBackend, startBulkSink } from './lib/backends.js';
 import { startConfiguredSmartProxy, type IConfiguredProxy } from './lib/options-proxy-process.js';
 import { runAutocannon, runConnRate, runBulk } from './lib/load.js';
 import { markdownTable, fmt, envNumber, median } from './lib/report.js';
@@ -119,7 +119,7 @@ const pairedCost = (k: Metric, up: boolean): string =>
 
 async function main(): Promise<void> {
   const http = await startKeepAliveHttpBackend();
-  const echo = await startEchoBackend();
+  const echo = await startEchoOnceBackend();
   const sink = await startBulkSink();
   try {
     for (let i = 0; i < ROUNDS; i++) {
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     `Setup: one SmartProxy L4 forward route (bytes passed through unchanged) and the same route with action.protocol "http" (HTTP-layer columns: the HTTP engine, per-request routing and counting), metrics on vs off, ${ROUNDS} rounds ` +
       `alternating the order; each cell is the median over rounds. Small requests: autocannon, ${CONNECTIONS} kept-alive ` +
       `connections, ${DURATION} s after ${WARMUP} s warm-up, tiny HTTP/1.1 response. Bulk: ${fmt(BULK_BYTES / 1048576)} MiB ` +
-      `through one connection to a sink. New connections: ${CONN_TOTAL} × (connect, 1-byte echo, close), ${CONN_CONCURRENCY} at ` +
+      `through one connection to a sink. New connections: ${CONN_TOTAL} × (connect, 1-byte echo, the backend closes, then the client), ${CONN_CONCURRENCY} at ` +
       `a time. Proxy CPU = user+system time of the proxy process during the measurement.`,
     '',
     markdownTable(

@@ -27,11 +27,15 @@ type Job =
   | { mode: 'connrate'; port: number; total: number; concurrency: number; timeLimitMs: number }
   | { mode: 'bulk'; port: number; bytes: number; timeLimitMs: number };
 
-/** One connection: connect, send one byte, wait for the echo, close. Resolves with its duration in ms. */
+/**
+ * One connection: connect, send one byte, read the echo and the server's FIN, then close
+ * (startEchoOnceBackend closes first). Resolves with its duration in ms.
+ */
 function oneRoundTrip(port: number): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
+    const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    let echoed = false;
     const timer = setTimeout(() => fail(new Error('round trip timeout')), 10_000);
     function fail(e: Error): void {
       clearTimeout(timer);
@@ -39,13 +43,14 @@ function oneRoundTrip(port: number): Promise<number> {
       reject(e);
     }
     s.on('error', fail);
-    s.once('close', () => fail(new Error('closed before echo')));
     s.once('connect', () => s.write('x'));
     s.once('data', () => {
+      echoed = true;
+    });
+    s.once('end', () => s.end());
+    s.once('close', () => {
+      if (!echoed) return fail(new Error('closed before echo'));
       clearTimeout(timer);
-      s.removeAllListeners('close');
-      s.on('error', () => {});
-      s.destroy();
       resolve(performance.now() - started);
     });
   });
