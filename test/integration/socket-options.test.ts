@@ -76,3 +76,29 @@ test('keepAlive: false leaves both sockets without keep-alive probes', async (t)
   assert.equal(keepAliveSeconds(accepted), undefined, accepted);
   assert.equal(keepAliveSeconds(backend), undefined, backend);
 });
+
+test('a socket-handler can turn keep-alive off on its socket (Node sees the inherited options)', async (t) => {
+  if (!requireCommand('ss', t)) return;
+  const port = await freePort();
+  await startProxy(t, {
+    routes: [
+      {
+        name: 'own',
+        match: { ports: port },
+        action: {
+          type: 'socket-handler',
+          socketHandler: (socket) => {
+            socket.setKeepAlive(false);
+            socket.write('hi');
+          },
+        },
+      },
+    ],
+  });
+  const client = await connectTo(port);
+  t.after(() => client.destroy());
+  await readUntil(client, (b) => b.toString() === 'hi');
+  const [accepted] = await ssLines(`( sport = :${port} )`);
+  assert.ok(accepted, 'the proxy-side socket is listed');
+  assert.equal(keepAliveSeconds(accepted), undefined, accepted);
+});

@@ -24,6 +24,10 @@ interface TcpHandle {
  * handle has the same two methods as a connected one. Returns false (the caller then sets the
  * options on each accepted socket) off Linux, when the handle is not a TCP handle with those
  * methods, or when the kernel refuses.
+ *
+ * The accepted net.Socket does not know its options were inherited: it believes Nagle and
+ * keep-alive are at their defaults, so its setNoDelay(false) / setKeepAlive(false) would be
+ * no-ops. A socket handed to user code (socket-handler routes) first gets setOnSocket().
  */
 export function setOnListener(server: net.Server, o: AcceptedSocketOptions): boolean {
   if (process.platform !== 'linux') return false;
