@@ -294,6 +294,34 @@ test('a backend that resets a pooled connection: the idempotent request is retri
   assert.equal(second.body, 'n2');
 });
 
+test('a pooled backend socket that sends bytes while idle is dropped; the next request gets a fresh connection', async (t) => {
+  let connections = 0;
+  const raw = net.createServer((s) => {
+    connections++;
+    const n = connections;
+    s.on('error', () => {});
+    let head = '';
+    s.on('data', (d: Buffer) => {
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      head = '';
+      s.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nc${n}`);
+      // The first connection then misbehaves: bytes nobody asked for, on an idle keep-alive socket.
+      if (n === 1) setTimeout(() => s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\njunk'), 30);
+    });
+  });
+  await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => raw.close(() => r())));
+  const port = await freePort();
+  await startProxy(t, { routes: [httpRoute('r', port, 'r.example.com', (raw.address() as net.AddressInfo).port)] });
+  assert.equal((await httpRequest(port, { headers: { host: 'r.example.com' } })).body, 'c1');
+  await new Promise((r) => setTimeout(r, 150));
+  const second = await httpRequest(port, { headers: { host: 'r.example.com' } });
+  assert.equal(second.status, 200);
+  assert.equal(second.body, 'c2', 'served by a new backend connection, not the junk');
+  assert.equal(connections, 2);
+});
+
 test('HTTP/1.0 client and pipelined requests are answered in order', async (t) => {
   const be = await startHttpServer((req, res) => res.end(`echo ${req.url}`));
   t.after(() => be.close());

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import type * as net from 'node:net';
 import { WebSocket } from 'ws';
 import { startProxy, freePort } from './harness.js';
@@ -144,4 +145,37 @@ test('the upgrade is routed by path like any request', async (t) => {
   assert.equal((await nextWsMessage(b)).data.toString(), 'other');
   assert.deepEqual([chat.upgrades.map((u) => u.url), other.upgrades.map((u) => u.url)], [['/chat/room7'], ['/news']]);
   await assert.rejects(openWs(t, `ws://127.0.0.1:${port}/`, { headers: { host: 'nobody.example.com' } }), /unexpected response 404/);
+});
+
+test('frames the backend sends in the same packet as its 101, and after it, all reach the client', async (t) => {
+  const frame = (text: string): Buffer => Buffer.concat([Buffer.from([0x81, text.length]), Buffer.from(text)]);
+  const raw = createServer((s) => {
+    s.on('error', () => {});
+    let head = '';
+    s.on('data', (d: Buffer) => {
+      if (head.includes('\r\n\r\n')) return;
+      head += d.toString('latin1');
+      const key = /sec-websocket-key:\s*(\S+)/i.exec(head)?.[1];
+      if (!head.includes('\r\n\r\n') || !key) return;
+      const accept = createHash('sha1').update(key + WS_GUID).digest('base64');
+      // The 101 and the first frame in one write; a second frame after the relay took over.
+      s.write(Buffer.concat([Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`), frame('first')]));
+      setTimeout(() => s.write(frame('second')), 50);
+    });
+  });
+  const accepted: net.Socket[] = [];
+  raw.on('connection', (s: net.Socket) => accepted.push(s));
+  await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    raw.close();
+    for (const s of accepted) s.destroy();
+  });
+  const port = await freePort();
+  await startProxy(t, { routes: [httpRoute('raw', port, 'raw.example.com', (raw.address() as AddressInfo).port)] });
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { host: 'raw.example.com' } });
+  t.after(() => ws.terminate());
+  const got: string[] = [];
+  ws.on('message', (d: Buffer) => got.push(d.toString()));
+  await until(() => got.length === 2, 'two frames');
+  assert.deepEqual(got, ['first', 'second']);
 });
