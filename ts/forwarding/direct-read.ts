@@ -16,27 +16,20 @@ const READ_BUFFER_BYTES = 64 * 1024;
 let shared: Buffer | undefined;
 
 /**
- * The `onread` option for a socket whose reads go to `sink`, each as a Buffer of its own.
- * `sink`'s return value is the flow control: false stops the socket's reads (Node calls
- * readStop) until the socket is resumed; pause() and resume() keep working as usual.
+ * The `onread` option for a backend socket whose bytes all go to `to`: each read is written to
+ * `to` at once; when `to` is full the read side stops (Node calls readStop on a false return)
+ * until the caller resumes the socket on `to`'s 'drain'.
  */
-export function directRead(sink: (chunk: Buffer) => boolean): net.OnReadOpts {
+export function directReadInto(to: net.Socket): net.OnReadOpts {
   shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   return {
     buffer: shared,
     callback(nread: number, buf: Uint8Array): boolean {
+      // A client that is gone (or already ended) takes nothing more: stop reading.
+      if (to.destroyed || to.writableEnded) return false;
       const out = Buffer.allocUnsafe(nread);
       out.set(nread === buf.length ? buf : buf.subarray(0, nread));
-      return sink(out);
+      return to.write(out);
     },
   };
-}
-
-/**
- * A backend socket whose bytes all go to `to`: each read is written to `to` at once; when
- * `to` is full the reads stop until the caller resumes the socket on `to`'s 'drain'. A client
- * that is gone (or already ended) takes nothing more: reading stops.
- */
-export function directReadInto(to: net.Socket): net.OnReadOpts {
-  return directRead((chunk) => !to.destroyed && !to.writableEnded && to.write(chunk));
 }

@@ -3,7 +3,6 @@ import type { Ticker, TickerTask } from '../core/ticker.js';
 import type { Clock } from '../core/clock.js';
 import { connectUpstream, type ConnectResult } from '../forwarding/upstream-connector.js';
 import { connectTlsUpstream } from '../forwarding/tls-upstream.js';
-import { directRead } from '../forwarding/direct-read.js';
 
 /** TLS towards the backend ('terminate-and-reencrypt'). */
 export interface UpstreamTls {
@@ -37,11 +36,6 @@ export interface PooledSocket {
   pooled: boolean;
   /** The pool's own listeners (removed when the socket leaves HTTP, e.g. for a WebSocket). */
   unwire: (() => void) | undefined;
-  /**
-   * Plain TCP sockets read through `directRead`: while wired, reads go to the owner without
-   * the Readable stream; once unwired they are pushed into the stream like any socket's.
-   */
-  direct: boolean;
 }
 
 export interface UpstreamPoolOptions {
@@ -96,12 +90,10 @@ export class UpstreamPool {
   connect(host: string, port: number, tls: UpstreamTls | undefined, owner: UpstreamOwner, done: (r: ConnectResult, pooled: PooledSocket | undefined) => void): void {
     const key = upstreamKey(host, port, tls);
     const o = { host, port, timeoutMs: this.o.connectTimeoutMs, keepAlive: this.o.keepAlive, keepAliveInitialDelay: this.o.keepAliveInitialDelay };
-    let wired: PooledSocket | undefined;
     const connected = (r: ConnectResult): void => {
       if (!r.ok) return done(r, undefined);
-      const p: PooledSocket = { socket: r.socket, key, reused: false, idleSince: 0, owner, pooled: false, unwire: undefined, direct: !tls };
+      const p: PooledSocket = { socket: r.socket, key, reused: false, idleSince: 0, owner, pooled: false, unwire: undefined };
       this.wire(p);
-      wired = p;
       done(r, p);
     };
     if (tls) {
@@ -110,42 +102,25 @@ export class UpstreamPool {
         connected,
       );
     } else {
-      // Reads start after 'connect', so every read finds the socket wired (or, after detach(),
-      // owned by the caller as a plain stream).
-      const socket = connectUpstream(
-        {
-          ...o,
-          onread: directRead((chunk) => {
-            if (wired?.unwire) {
-              this.deliver(wired, chunk);
-              return true;
-            }
-            return socket.push(chunk);
-          }),
-        },
-        connected,
-      );
+      connectUpstream(o, connected);
     }
-  }
-
-  /** Bytes from a wired backend socket: to its owner; from an idle one, a broken keep-alive. */
-  private deliver(p: PooledSocket, chunk: Buffer): void {
-    if (p.owner) p.owner.onUpstreamData(chunk);
-    else p.socket.destroy(); // bytes from an idle backend: not a clean keep-alive socket
   }
 
   private wire(p: PooledSocket): void {
     const s = p.socket;
     // Errors end in 'close'; this handler keeps them from escaping.
     s.on('error', noop);
-    const onData = (chunk: Buffer): void => this.deliver(p, chunk);
+    const onData = (chunk: Buffer): void => {
+      if (p.owner) p.owner.onUpstreamData(chunk);
+      else s.destroy(); // bytes from an idle backend: not a clean keep-alive socket
+    };
     const onEnd = (): void => p.owner?.onUpstreamEnd();
     const onClose = (): void => {
       if (p.owner) p.owner.onUpstreamClose();
       if (p.pooled) this.forget(p);
     };
     const onTimeout = (): void => p.owner?.onUpstreamTimeout();
-    if (!p.direct) s.on('data', onData);
+    s.on('data', onData);
     s.on('end', onEnd);
     s.on('close', onClose);
     if (this.o.responseTimeoutMs > 0) {
