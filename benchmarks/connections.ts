@@ -15,15 +15,16 @@
  * pipe,smartproxy,smartproxy-sni), BENCH_SMARTPROXY_OPTIONS (JSON merged into the SmartProxy
  * options, to attribute costs, e.g. '{"metrics":{"enabled":false}}'), BENCH_SMARTPROXY_MODULE. Prints markdown (scripts/run-bench.mjs collects it).
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { resolve } from 'node:path';
 import { startEchoBackend } from './lib/backends.js';
 import { startPipeRelay } from './lib/pipe-relay.js';
-import { REPO_ROOT, TSX_IMPORT, type IClosable } from './lib/net-util.js';
+import { REPO_ROOT, type IClosable } from './lib/net-util.js';
 import { markdownTable, fmt, ratio, envNumber } from './lib/report.js';
 import { startBenchSmartProxy, type BenchProxyOptions } from './lib/smartproxy-module.js';
+import { serveChild, type IProcessMemory } from './lib/child-ipc.js';
+import { forkProxyChild, type IChildProxyUnderTest } from './lib/proxy-process.js';
 
 type TargetName = 'pipe' | 'smartproxy' | 'smartproxy-sni';
 const LABEL: Record<TargetName, string> = {
@@ -43,13 +44,10 @@ const TARGETS = (process.env.BENCH_TARGETS ?? 'pipe,smartproxy,smartproxy-sni')
 const HELLO_FILE = resolve(REPO_ROOT, 'test/fixtures/client-hellos/curl-sni-h2-tls13.bin');
 const HELLO_SNI = 'a.example.com';
 
-interface IMem {
-  heapUsed: number;
-  external: number;
-  rss: number;
-}
-type ChildMsg = { type: 'ready'; port: number } | { type: 'mem'; mem: IMem } | { type: 'error'; message: string };
-type ParentMsg = { type: 'mem' } | { type: 'stop' };
+type IMem = IProcessMemory;
+
+/** argv[2] of this file's own child processes (child-ipc.ts protocol). */
+type ChildConfig = { child: 'backend' } | { child: 'proxy'; kind: TargetName; targetPort: number };
 
 // ---------------------------------------------------------------- child side
 
@@ -64,88 +62,17 @@ function startSmartProxy(targetPort: number, sni: boolean): Promise<IClosable> {
   );
 }
 
-async function measureSelf(): Promise<IMem> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run the proxy child with --expose-gc');
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await new Promise((r) => setImmediate(r));
-  }
-  const m = process.memoryUsage();
-  return { heapUsed: m.heapUsed, external: m.external, rss: m.rss };
-}
-
-async function childMain(mode: string, arg: string): Promise<void> {
-  const send = (m: ChildMsg): void => {
-    process.send?.(m);
-  };
-  try {
-    let server: IClosable;
-    if (mode === 'child-backend') server = await startEchoBackend();
-    else {
-      const cfg = JSON.parse(arg) as { kind: TargetName; targetPort: number };
-      server = cfg.kind === 'pipe' ? await startPipeRelay(cfg.targetPort) : await startSmartProxy(cfg.targetPort, cfg.kind === 'smartproxy-sni');
-    }
-    process.on('message', (m: ParentMsg) => {
-      if (m.type === 'mem') void measureSelf().then((mem) => send({ type: 'mem', mem }), (e: unknown) => send({ type: 'error', message: String(e) }));
-      else if (m.type === 'stop') {
-        setTimeout(() => process.exit(0), 5000).unref();
-        void server.close().finally(() => process.exit(0));
-      }
-    });
-    process.on('disconnect', () => process.exit(0));
-    send({ type: 'ready', port: server.port });
-  } catch (e) {
-    send({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-    process.exitCode = 1;
-    process.disconnect?.();
-  }
+function childMain(cfg: ChildConfig): void {
+  void serveChild(() =>
+    cfg.child === 'backend' ? startEchoBackend() : cfg.kind === 'pipe' ? startPipeRelay(cfg.targetPort) : startSmartProxy(cfg.targetPort, cfg.kind === 'smartproxy-sni'),
+  );
 }
 
 // ---------------------------------------------------------------- parent side
 
-interface IChild {
-  port: number;
-  mem(): Promise<IMem>;
-  close(): Promise<void>;
-}
-
-function startChild(mode: 'child-backend' | 'child-proxy', arg: string, name: string): Promise<IChild> {
-  const child: ChildProcess = fork(import.meta.filename, [mode, arg], {
-    execArgv: [...TSX_IMPORT, '--expose-gc'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const next = (timeoutMs: number): Promise<ChildMsg> =>
-    new Promise((res, rej) => {
-      const timer = setTimeout(() => rej(new Error(`${name}: no reply within ${timeoutMs} ms`)), timeoutMs);
-      child.once('message', (m: ChildMsg) => {
-        clearTimeout(timer);
-        if (m.type === 'error') rej(new Error(`${name}: ${m.message}`));
-        else res(m);
-      });
-    });
-  return next(20_000).then((m) => {
-    if (m.type !== 'ready') throw new Error(`${name}: unexpected ${m.type}`);
-    return {
-      port: m.port,
-      mem: async () => {
-        if (!child.connected) throw new Error(`${name}: process is gone`);
-        const reply = next(20_000);
-        child.send({ type: 'mem' } satisfies ParentMsg);
-        const r = await reply;
-        if (r.type !== 'mem') throw new Error(`${name}: unexpected ${r.type}`);
-        return r.mem;
-      },
-      close: async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        if (child.connected) child.send({ type: 'stop' } satisfies ParentMsg);
-        const t = setTimeout(() => child.kill('SIGKILL'), 8000);
-        await exited;
-        clearTimeout(t);
-      },
-    };
-  });
+/** This file again, as a child serving the child-ipc.ts protocol (with --expose-gc, for `mem`). */
+function startChild(cfg: ChildConfig, name: string): Promise<IChildProxyUnderTest> {
+  return forkProxyChild(import.meta.filename, cfg, name, ['--expose-gc']);
 }
 
 /** Connect, send `first`, wait until as many bytes came back, keep the socket open. */
@@ -208,7 +135,7 @@ const notes: string[] = [];
 const perConn = (r: IRow, k: keyof IMem): number => (r.held[k] - r.base[k]) / Math.max(1, r.count);
 
 async function measure(t: TargetName, backendPort: number): Promise<void> {
-  const proxy = await startChild('child-proxy', JSON.stringify({ kind: t, targetPort: backendPort }), t);
+  const proxy = await startChild({ child: 'proxy', kind: t, targetPort: backendPort }, t);
   try {
     const first = t === 'smartproxy-sni' ? readFileSync(HELLO_FILE) : Buffer.from('x');
     // Warm-up: code paths compiled and pools allocated before the baseline.
@@ -230,7 +157,7 @@ async function measure(t: TargetName, backendPort: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const backend = await startChild('child-backend', '', 'backend');
+  const backend = await startChild({ child: 'backend' }, 'backend');
   try {
     for (const t of TARGETS) {
       try {
@@ -307,9 +234,9 @@ function print(): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-const mode = process.argv[2];
-if (mode === 'child-proxy' || mode === 'child-backend') {
-  void childMain(mode, process.argv[3] ?? '');
+const childArg = process.argv[2];
+if (childArg?.startsWith('{')) {
+  childMain(JSON.parse(childArg) as ChildConfig);
 } else {
   main().catch((e: unknown) => {
     process.stderr.write(`connections benchmark failed: ${e instanceof Error ? e.stack : String(e)}\n`);

@@ -1,7 +1,7 @@
 /** Proxies under test, each in its own process, with a uniform handle for the benchmark. */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { ProxyKind } from './proxy-child.js';
-import type { ChildToParent, IProxyStats, ParentToChild } from './child-ipc.js';
+import type { ChildToParent, IProcessMemory, IProxyStats, ParentToChild } from './child-ipc.js';
 import { startHaproxyTcp } from './haproxy.js';
 import { procCpuMs, procMinorFaults } from './cpu.js';
 import { TSX_IMPORT, siblingScript } from './net-util.js';
@@ -19,6 +19,8 @@ export interface IProxyUnderTest {
 /** A proxy in a child process of its own (child-ipc.ts); `stats` answers for SmartProxy children. */
 export interface IChildProxyUnderTest extends IProxyUnderTest {
   stats(): Promise<IProxyStats>;
+  /** Memory after full collections (the child must run with --expose-gc). */
+  mem(): Promise<IProcessMemory>;
 }
 
 const CHILD = siblingScript(import.meta.dirname, 'proxy-child');
@@ -31,10 +33,11 @@ export function startNodeProxy(kind: ProxyKind, targetPort: number, name: string
 /**
  * Forks `childFile` (through tsx when the benchmarks run from source) with `config` as JSON in
  * argv[2]; the child serves the child-ipc.ts protocol and reports its own CPU time.
+ * `nodeArgs` go to the child's node (e.g. --expose-gc for `mem`).
  */
-export function forkProxyChild(childFile: string, config: object, name: string): Promise<IChildProxyUnderTest> {
+export function forkProxyChild(childFile: string, config: object, name: string, nodeArgs: string[] = []): Promise<IChildProxyUnderTest> {
   const child: ChildProcess = fork(childFile, [JSON.stringify(config)], {
-    execArgv: [...TSX_IMPORT, ...(process.env.BENCH_CHILD_ARGS ? process.env.BENCH_CHILD_ARGS.split(' ') : [])],
+    execArgv: [...TSX_IMPORT, ...nodeArgs, ...(process.env.BENCH_CHILD_ARGS ? process.env.BENCH_CHILD_ARGS.split(' ') : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -78,6 +81,7 @@ export function forkProxyChild(childFile: string, config: object, name: string):
           port: m.port,
           cpuMs: async () => (await request({ type: 'cpu' }, 'cpu', 5000)).ms,
           stats: async () => (await request({ type: 'stats' }, 'stats', 5000)).stats,
+          mem: async () => (await request({ type: 'mem' }, 'mem', 20_000)).mem,
           minorFaults: () => (child.pid === undefined ? Number.NaN : procMinorFaults(child.pid)),
           close: async () => {
             if (child.exitCode !== null || child.signalCode !== null) return;
