@@ -8,6 +8,7 @@ import { connectTo, readAll, readUntil, sendBytes } from '../helpers/clients.js'
 import { waitFor } from '../helpers/leaks.js';
 import { SmartProxy, SmartProxyError } from '../../ts/index.js';
 import { silentLogger } from './harness.js';
+import { endOrClose } from '../../ts/forwarding/pump.js';
 
 function forward(name: string, port: number, target: number) {
   return { name, match: { ports: port }, action: { type: 'forward' as const, target: { host: '127.0.0.1', port: target } } };
@@ -125,6 +126,59 @@ test('half-close: the client sends, then FIN, and still gets the whole response'
   client.end('question');
   const answer = await readAll(client);
   assert.equal(answer.toString(), 'got:question');
+});
+
+test('half-close the other way: the backend ends first, the client still sends, and both see a clean FIN', async (t) => {
+  // The backend greets and ends its side at once, then reads until the client's FIN.
+  const got: Array<{ bytes: number; error: string | undefined }> = [];
+  const early = net.createServer({ allowHalfOpen: true }, (s) => {
+    let bytes = 0;
+    let error: string | undefined;
+    s.on('error', (e: NodeJS.ErrnoException) => (error = e.code));
+    s.on('data', (d) => (bytes += d.length));
+    s.on('close', () => got.push({ bytes, error }));
+    s.end('hello');
+  });
+  await new Promise<void>((r) => early.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => early.close(() => r())));
+  const port = await freePort();
+  const proxy = await startProxy(t, { routes: [forward('early', port, (early.address() as net.AddressInfo).port)] });
+  // A few bytes (the proxy's write is done when the FIN comes), and 8 MiB (still queued then).
+  for (const size of [5, 8 * 1024 * 1024]) {
+    const client = await connectTo(port, { allowHalfOpen: true });
+    let clientError: string | undefined;
+    client.on('error', (e: NodeJS.ErrnoException) => (clientError = e.code));
+    const greeting = await readAll(client);
+    assert.equal(greeting.toString(), 'hello');
+    client.end(randomBytes(size));
+    await new Promise((r) => client.once('close', r));
+    await waitFor(() => got.length === 1, 10_000);
+    assert.deepEqual(got.shift(), { bytes: size, error: undefined }, `size ${size}`);
+    assert.equal(clientError, undefined);
+    await waitFor(() => proxy.connectionCount === 0, 5000);
+  }
+});
+
+test('endOrClose: a socket whose peer has ended closes at once when nothing is queued, and ends after what is queued otherwise', async (t) => {
+  const size = 8 * 1024 * 1024;
+  const server = net.createServer({ allowHalfOpen: true });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  for (const queued of [false, true]) {
+    const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+    const ours = await connectTo((server.address() as net.AddressInfo).port, { allowHalfOpen: true });
+    const peer = await accepted;
+    // The peer ends its side and reads nothing for now.
+    peer.pause();
+    peer.end();
+    await new Promise((r) => ours.once('end', r));
+    ours.write(randomBytes(queued ? size : 5));
+    if (queued) assert.ok(ours.writableLength > 0, 'bytes are still queued');
+    endOrClose(ours);
+    assert.equal(ours.destroyed, !queued, queued ? 'queued bytes wait for end()' : 'nothing queued: closed at once');
+    const got = await readAll(peer, { timeoutMs: 10_000 });
+    assert.equal(got.length, queued ? size : 5);
+  }
 });
 
 test('backend refused: the client is closed, the record removed, the proxy unharmed', async (t) => {

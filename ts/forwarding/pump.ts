@@ -19,6 +19,18 @@ export function reasonFor(err: NodeJS.ErrnoException): TerminationReason {
  * other's writable side only). An error on either side destroys both. `onDone` runs once,
  * when both are closed.
  */
+/**
+ * Forward a FIN: end `socket`'s writable side. When its peer has already sent its own FIN and
+ * nothing is queued, the connection is finished both ways, and close() alone sends the FIN:
+ * that skips the shutdown() call and its round through the event loop (libuv waits for the
+ * socket to be writable before it shuts down, then closes it anyway).
+ */
+export function endOrClose(socket: net.Socket): void {
+  if (socket.writableEnded || socket.destroyed) return;
+  if (socket.readableEnded && socket.writableLength === 0) socket.destroy();
+  else socket.end();
+}
+
 export function pump(record: ConnectionRecord, backend: net.Socket, initial: Buffer | undefined, onDone: () => void): void {
   const client = record.client;
   let open = 2;
@@ -38,25 +50,21 @@ export function pump(record: ConnectionRecord, backend: net.Socket, initial: Buf
   client.once('close', () => {
     record.clientTermination ??= 'closed';
     // The client is gone in both directions: nothing more can reach it.
-    if (!backend.writableEnded) backend.end();
+    endOrClose(backend);
     closed();
   });
   backend.once('close', () => {
     record.backendTermination ??= 'closed';
-    if (!client.writableEnded) client.end();
+    endOrClose(client);
     closed();
   });
   if (initial && initial.length > 0) backend.write(initial);
   // FIN from one side: end the other's writable side after what was read has been written.
   // The client's FIN may have come with its first bytes, before this relay existed.
-  const endBackend = (): void => {
-    if (!backend.writableEnded) backend.end();
-  };
+  const endBackend = (): void => endOrClose(backend);
   if (client.readableEnded) endBackend();
   else client.once('end', endBackend);
-  backend.once('end', () => {
-    if (!client.writableEnded) client.end();
-  });
+  backend.once('end', () => endOrClose(client));
   client.on('data', (chunk: Buffer) => {
     if (!backend.write(chunk)) client.pause();
   });
