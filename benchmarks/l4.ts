@@ -6,14 +6,15 @@
  * Prints markdown to stdout (scripts/run-bench.mjs collects it into docs/benchmarks.md).
  *
  * Knobs (env): BENCH_DURATION (s, default 8), BENCH_CONNECTIONS (50), BENCH_WARMUP (s, 2),
- * BENCH_CONN_TOTAL (5000), BENCH_CONN_CONCURRENCY (50), BENCH_BULK_MB (1024), BENCH_ROUNDS (3),
+ * BENCH_CONN_TOTAL (10000), BENCH_CONN_CONCURRENCY (50), BENCH_BULK_MB (1024), BENCH_ROUNDS (3),
  * BENCH_PHASES (comma list of requests,connections,bulk),
  * BENCH_TARGETS (comma list of direct,pipe,pipe-opts,haproxy,smartproxy). `pipe-opts` is the
  * pipe relay plus only what the API contract requires of every connection (TCP keep-alive on
  * both sockets, Nagle off, the client address read), set the way SmartProxy sets them: what
  * they cost alone, so that SmartProxy minus pipe-opts is routing and bookkeeping.
- * Each phase runs BENCH_ROUNDS rounds over all targets in turn; each figure is the median of
- * its rounds (bulk throughput on this machine swings with the allocator's page faults).
+ * Each phase runs BENCH_ROUNDS rounds over all targets in turn, each round starting at a
+ * different target; each figure is the median of its rounds (bulk throughput on this machine
+ * swings with the allocator's page faults).
  */
 import { startKeepAliveHttpBackend, startEchoOnceBackend, startBulkSink } from './lib/backends.js';
 import { startNodeProxy, startHaproxyProxy, direct, type IProxyUnderTest } from './lib/proxy-process.js';
@@ -33,7 +34,7 @@ const LABEL: Record<TargetName, string> = {
 const DURATION = envNumber('BENCH_DURATION', 8);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 50);
 const WARMUP = envNumber('BENCH_WARMUP', 2);
-const CONN_TOTAL = envNumber('BENCH_CONN_TOTAL', 5000);
+const CONN_TOTAL = envNumber('BENCH_CONN_TOTAL', 10000);
 const CONN_CONCURRENCY = envNumber('BENCH_CONN_CONCURRENCY', 50);
 const BULK_BYTES = envNumber('BENCH_BULK_MB', 1024) * 1024 * 1024;
 const ROUNDS = Math.floor(envNumber('BENCH_ROUNDS', 3));
@@ -110,7 +111,11 @@ async function phase(
 ): Promise<void> {
   if (!PHASES.has(name)) return;
   for (let round = 0; round < ROUNDS; round++) {
-    for (const t of TARGETS) {
+    // Rounds start at different targets, spread over the list: a target's place in a round
+    // matters (sockets the earlier ones left in TIME_WAIT, the machine's state), so none always goes last.
+    const shift = round * Math.ceil(TARGETS.length / ROUNDS);
+    const order = TARGETS.map((_, i) => TARGETS[(i + shift) % TARGETS.length]!);
+    for (const t of order) {
       process.stderr.write(`[l4] ${name} round ${round + 1}/${ROUNDS} ${t}\n`);
       const proxy = await startTarget(t, backendPort);
       if (!proxy) continue;
@@ -148,7 +153,9 @@ async function main(): Promise<void> {
         if (r.errors || r.non2xx) notes.push(`requests: ${r.errors} errors, ${r.non2xx} non-2xx`);
       };
     });
-    const connWarmup = (port: number) => runConnRate(port, Math.max(1, Math.round(CONN_TOTAL / 5)), CONN_CONCURRENCY);
+    // Warm-up by time, as for requests: 1,000 connections (0.2 s) left every target short of
+    // steady state (the pipe relay's CPU per connection still fell 10 % after it, SmartProxy's 25 %).
+    const connWarmup = WARMUP > 0 ? (port: number) => runConnRate(port, Number.MAX_SAFE_INTEGER, CONN_CONCURRENCY, WARMUP * 1000) : undefined;
     await phase('connections', echo.port, connWarmup, async (port) => {
       const r = await runConnRate(port, CONN_TOTAL, CONN_CONCURRENCY);
       return (cpuMs, out) => {
@@ -176,10 +183,10 @@ function print(): void {
   out.push(
     `Setup: backends in the benchmark process, each proxy in its own process, load generators in their own processes, all on 127.0.0.1. ` +
       `Requests: autocannon, ${CONNECTIONS} kept-alive connections, ${DURATION} s (after ${WARMUP} s warm-up), tiny HTTP/1.1 response. ` +
-      `New connections: ${CONN_TOTAL} × (connect, 1-byte echo, the backend closes, then the client), ${CONN_CONCURRENCY} at a time, after ${fmt(Math.max(1, Math.round(CONN_TOTAL / 5)))} warm-up connections. ` +
+      `New connections: ${CONN_TOTAL} × (connect, 1-byte echo, the backend closes, then the client), ${CONN_CONCURRENCY} at a time, after ${WARMUP} s of warm-up connections. ` +
       `Bulk: ${fmt(BULK_BYTES / 1048576)} MiB through one connection to a sink. ` +
       `Proxy CPU = user+system time of the proxy process during the measurement (warm-ups excluded). ` +
-      `${ROUNDS} round(s) over all targets in turn; each figure is the median of its rounds. ` +
+      `${ROUNDS} round(s) over all targets in turn, each round starting at a different target; each figure is the median of its rounds. ` +
       `Proxies run as plain node processes (benchmarks compiled, no TypeScript loader).` +
       (haproxyVersion() ? ` ${haproxyVersion()}.` : ''),
     '',
