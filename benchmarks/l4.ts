@@ -7,12 +7,13 @@
  *
  * Knobs (env): BENCH_DURATION (s, default 8), BENCH_CONNECTIONS (50), BENCH_WARMUP (s, 2),
  * BENCH_CONN_TOTAL (10000), BENCH_CONN_CONCURRENCY (50), BENCH_BULK_MB (1024), BENCH_ROUNDS (3),
+ * BENCH_BULK_ROUNDS (5),
  * BENCH_PHASES (comma list of requests,connections,bulk),
  * BENCH_TARGETS (comma list of direct,pipe,pipe-opts,haproxy,smartproxy). `pipe-opts` is the
  * pipe relay plus only what the API contract requires of every connection (TCP keep-alive on
  * both sockets, Nagle off, the client address read), set the way SmartProxy sets them: what
  * they cost alone, so that SmartProxy minus pipe-opts is routing and bookkeeping.
- * Each phase runs BENCH_ROUNDS rounds over all targets in turn, each round starting at a
+ * Each phase runs BENCH_ROUNDS rounds (bulk BENCH_BULK_ROUNDS) over all targets in turn, each round starting at a
  * different target; each figure is the median of its rounds (bulk throughput on this machine
  * swings with the allocator's page faults).
  */
@@ -38,6 +39,8 @@ const CONN_TOTAL = envNumber('BENCH_CONN_TOTAL', 10000);
 const CONN_CONCURRENCY = envNumber('BENCH_CONN_CONCURRENCY', 50);
 const BULK_BYTES = envNumber('BENCH_BULK_MB', 1024) * 1024 * 1024;
 const ROUNDS = Math.floor(envNumber('BENCH_ROUNDS', 3));
+/** Bulk rounds are short (~1 s) and the noisiest figure (one connection's scheduling on two cores): more of them. */
+const BULK_ROUNDS = Math.floor(envNumber('BENCH_BULK_ROUNDS', 5));
 const TARGETS = (process.env.BENCH_TARGETS ?? 'direct,pipe,pipe-opts,haproxy,smartproxy')
   .split(',')
   .map((s) => s.trim())
@@ -108,15 +111,16 @@ async function phase(
   backendPort: number,
   warmup: ((port: number) => Promise<unknown>) | undefined,
   measure: (port: number) => Promise<(cpuMs: number, r: IRow, faults: number) => void>,
+  roundCount = ROUNDS,
 ): Promise<void> {
   if (!PHASES.has(name)) return;
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < roundCount; round++) {
     // Rounds start at different targets, spread over the list: a target's place in a round
     // matters (sockets the earlier ones left in TIME_WAIT, the machine's state), so none always goes last.
-    const shift = round * Math.ceil(TARGETS.length / ROUNDS);
+    const shift = round * Math.ceil(TARGETS.length / roundCount);
     const order = TARGETS.map((_, i) => TARGETS[(i + shift) % TARGETS.length]!);
     for (const t of order) {
-      process.stderr.write(`[l4] ${name} round ${round + 1}/${ROUNDS} ${t}\n`);
+      process.stderr.write(`[l4] ${name} round ${round + 1}/${roundCount} ${t}\n`);
       const proxy = await startTarget(t, backendPort);
       if (!proxy) continue;
       try {
@@ -171,7 +175,7 @@ async function main(): Promise<void> {
         out.cpuPerGiBMs = cpuMs / (BULK_BYTES / 1024 ** 3);
         out.faultsPerGiB = faults / (BULK_BYTES / 1024 ** 3);
       };
-    });
+    }, BULK_ROUNDS);
   } finally {
     await Promise.all([http.close(), echo.close(), sink.close()]);
   }
@@ -186,7 +190,7 @@ function print(): void {
       `New connections: ${CONN_TOTAL} × (connect, 1-byte echo, the backend closes, then the client), ${CONN_CONCURRENCY} at a time, after ${WARMUP} s of warm-up connections. ` +
       `Bulk: ${fmt(BULK_BYTES / 1048576)} MiB through one connection to a sink. ` +
       `Proxy CPU = user+system time of the proxy process during the measurement (warm-ups excluded). ` +
-      `${ROUNDS} round(s) over all targets in turn, each round starting at a different target; each figure is the median of its rounds. ` +
+      `${ROUNDS} round(s) over all targets in turn (${BULK_ROUNDS} for bulk), each round starting at a different target; each figure is the median of its rounds. ` +
       `Proxies run as plain node processes (benchmarks compiled, no TypeScript loader).` +
       (haproxyVersion() ? ` ${haproxyVersion()}.` : ''),
     '',
@@ -225,7 +229,7 @@ function print(): void {
     );
   }
   const bulkRounds = present.filter((t) => t !== 'direct');
-  if (bulkRounds.length > 0 && ROUNDS > 1) {
+  if (bulkRounds.length > 0 && BULK_ROUNDS > 1) {
     out.push(
       '',
       'Bulk, each round (MiB/s, CPU ms/GiB, page faults/GiB of the proxy process). A Node relay moves the bytes in 64 KiB ' +
@@ -237,10 +241,10 @@ function print(): void {
         'with glibc\'s defaults.',
       '',
       markdownTable(
-        ['target', ...Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}`)],
+        ['target', ...Array.from({ length: BULK_ROUNDS }, (_, i) => `round ${i + 1}`)],
         bulkRounds.map((t) => [
           LABEL[t],
-          ...Array.from({ length: ROUNDS }, (_, i) => {
+          ...Array.from({ length: BULK_ROUNDS }, (_, i) => {
             const r = rounds.get(t)?.[i];
             return r?.mibPerSec === undefined ? '—' : `${fmt(r.mibPerSec)} / ${fmt(r.cpuPerGiBMs)} / ${fmt(r.faultsPerGiB)}`;
           }),
