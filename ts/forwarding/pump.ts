@@ -6,6 +6,18 @@ export function reasonFor(err: NodeJS.ErrnoException): TerminationReason {
 }
 
 /**
+ * Forward a FIN: end `socket`'s writable side. When its peer has already sent its own FIN and
+ * nothing is queued, the connection is finished both ways, and close() alone sends the FIN:
+ * that skips the shutdown() call, libuv's deferred request for it and the 'finish' callbacks
+ * (the socket would be closed right after anyway).
+ */
+export function endOrClose(socket: net.Socket): void {
+  if (socket.writableEnded || socket.destroyed) return;
+  if (socket.readableEnded && socket.writableLength === 0) socket.destroy();
+  else socket.end();
+}
+
+/**
  * Relay bytes both ways between the client and the backend, with backpressure each way.
  *
  * - client -> backend: each 'data' chunk is written to the backend; a full backend pauses
@@ -19,18 +31,6 @@ export function reasonFor(err: NodeJS.ErrnoException): TerminationReason {
  * other's writable side only). An error on either side destroys both. `onDone` runs once,
  * when both are closed.
  */
-/**
- * Forward a FIN: end `socket`'s writable side. When its peer has already sent its own FIN and
- * nothing is queued, the connection is finished both ways, and close() alone sends the FIN:
- * that skips the shutdown() call and its round through the event loop (libuv waits for the
- * socket to be writable before it shuts down, then closes it anyway).
- */
-export function endOrClose(socket: net.Socket): void {
-  if (socket.writableEnded || socket.destroyed) return;
-  if (socket.readableEnded && socket.writableLength === 0) socket.destroy();
-  else socket.end();
-}
-
 export function pump(record: ConnectionRecord, backend: net.Socket, initial: Buffer | undefined, onDone: () => void): void {
   const client = record.client;
   let open = 2;
