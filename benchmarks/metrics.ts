@@ -12,7 +12,7 @@
  * BENCH_BULK_MB (1024), BENCH_CONN_TOTAL (3000), BENCH_CONN_CONCURRENCY (50).
  */
 import { startKeepAliveHttpBackend, startEchoOnceBackend, startBulkSink } from './lib/backends.js';
-import { startConfiguredSmartProxy, type IConfiguredProxy } from './lib/options-proxy-process.js';
+import { startConfiguredSmartProxy, type IChildProxyUnderTest } from './lib/proxy-process.js';
 import { runAutocannon, runConnRate, runBulk } from './lib/load.js';
 import { markdownTable, fmt, envNumber, median } from './lib/report.js';
 import { pathToFileURL } from 'node:url';
@@ -45,7 +45,7 @@ type Metric = keyof ISample;
 const samples: Record<Variant, ISample[]> = { off: [], on: [] };
 const notes: string[] = [];
 
-async function measure<T>(proxy: IConfiguredProxy, run: () => Promise<T>): Promise<{ r: T; cpuMs: number }> {
+async function measure<T>(proxy: IChildProxyUnderTest, run: () => Promise<T>): Promise<{ r: T; cpuMs: number }> {
   const c0 = await proxy.cpuMs();
   const r = await run();
   return { r, cpuMs: (await proxy.cpuMs()) - c0 };

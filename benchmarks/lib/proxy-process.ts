@@ -1,6 +1,7 @@
 /** Proxies under test, each in its own process, with a uniform handle for the benchmark. */
 import { fork, type ChildProcess } from 'node:child_process';
-import type { ProxyKind } from './proxy-child.js';
+import type { IProxyChildConfig, ProxyKind } from './proxy-child.js';
+import type { BenchProxyOptions } from './smartproxy-module.js';
 import type { ChildToParent, IProcessMemory, IProxyStats, ParentToChild } from './child-ipc.js';
 import { startHaproxyTcp } from './haproxy.js';
 import { procCpuMs, procMinorFaults } from './cpu.js';
@@ -27,7 +28,12 @@ const CHILD = siblingScript(import.meta.dirname, 'proxy-child');
 
 /** Forks proxy-child running a pipe relay or SmartProxy in front of targetPort. */
 export function startNodeProxy(kind: ProxyKind, targetPort: number, name: string): Promise<IProxyUnderTest> {
-  return forkProxyChild(CHILD, { kind, targetPort }, name);
+  return forkProxyChild(CHILD, { kind, targetPort } satisfies IProxyChildConfig, name);
+}
+
+/** SmartProxy (one forward route to targetPort) with `options` over the benchmark defaults, in a child process. */
+export function startConfiguredSmartProxy(targetPort: number, options: BenchProxyOptions, name: string, protocol?: 'tcp' | 'http'): Promise<IChildProxyUnderTest> {
+  return forkProxyChild(CHILD, { kind: 'smartproxy', targetPort, options, ...(protocol ? { protocol } : {}) } satisfies IProxyChildConfig, name);
 }
 
 /**

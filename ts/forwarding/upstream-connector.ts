@@ -25,7 +25,7 @@ export function connectUpstream(o: ConnectOptions, done: (r: ConnectResult) => v
     noDelay: true,
     keepAlive: o.keepAlive,
     keepAliveInitialDelay: o.keepAliveInitialDelay,
-    ...(o.onread ? { onread: o.onread } : {}),
+    onread: o.onread,
   });
   awaitReady(socket, 'connect', `connect to ${o.host}:${o.port}`, o.timeoutMs, done);
   return socket;
