@@ -145,7 +145,7 @@ export class SmartProxy extends EventEmitter {
     this.ports = new PortManager(
       this.opts.listenAddress,
       { keepAlive: this.opts.keepAlive, keepAliveInitialDelay: this.opts.keepAliveInitialDelay },
-      dispatcher.onSocket,
+      dispatcher,
       (err, port) => this.logger.error({ err, port }, 'listener error'),
     );
   }

@@ -125,6 +125,25 @@ describe('compiled table', () => {
     ];
     cases.forEach(([route, layer], i) => assert.equal(compileRoutes([route]).routes[0]!.layer, layer, `case ${i}`));
   });
+  test('relays-only ports: every route on the port is an L4 forward', () => {
+    const passthrough: IRouteConfig = { match: { ports: 80, domains: 'a.com' }, action: { type: 'forward', target, tls: { mode: 'passthrough' } } };
+    const handler: IRouteConfig = { match: { ports: 80 }, action: { type: 'socket-handler', socketHandler: () => {} } };
+    const cases: Array<[string, IRouteConfig[], boolean]> = [
+      ['plain forward', [fwd({})], true],
+      ['TLS passthrough by SNI', [passthrough], true],
+      ['forward with protocol tcp and domains', [{ match: { ports: 80, domains: 'a.com' }, action: { type: 'forward', target, protocol: 'tcp' } }], true],
+      ['forward and passthrough together', [fwd({}), passthrough], true],
+      ['HTTP-layer forward', [fwd({ domains: 'a.com' })], false],
+      ['TLS termination', [{ match: { ports: 80, domains: 'a.com' }, action: { type: 'forward', target, tls: { mode: 'terminate', certificate: 'auto' } } }], false],
+      ['socket handler', [handler], false],
+      ['one socket handler beside a forward', [fwd({}), handler], false],
+      ['disabled HTTP route does not count', [fwd({}), fwd({ path: '/x' }, { enabled: false })], true],
+    ];
+    for (const [what, routes, expected] of cases) {
+      assert.equal(compileRoutes(routes, { hasCertificateProvider: true }).portRelaysOnly(80), expected, what);
+    }
+    assert.equal(compileRoutes([fwd({})]).portRelaysOnly(81), false, 'a port no route names');
+  });
   test('ports, routesOnPort, sniff and http flags', () => {
     const t = compileRoutes([
       fwd({ ports: [443, { from: 8000, to: 8002 }], domains: 'a.com' }),

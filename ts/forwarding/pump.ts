@@ -20,8 +20,11 @@ export function endOrClose(socket: net.Socket): void {
 /**
  * Relay bytes both ways between the client and the backend, with backpressure each way.
  *
- * - client -> backend: each 'data' chunk is written to the backend; a full backend pauses
- *   the client until its 'drain'. The sniffed bytes go first, exactly once.
+ * - client -> backend: with a ClientReader (ports where every route relays), the client's
+ *   reads are written to the backend as they arrive, like the backend's to the client;
+ *   otherwise each 'data' chunk is. Bytes already in the client's stream still come as
+ *   'data', before any later read. A full backend stops the client until its 'drain'. The
+ *   sniffed bytes go first, exactly once.
  * - backend -> client: the backend socket was connected with `directReadInto(client)`, so
  *   its reads are already written to the client by the time they surface; a full client
  *   stops the backend's reads, and the client's 'drain' resumes them.
@@ -65,6 +68,7 @@ export function pump(record: ConnectionRecord, backend: net.Socket, initial: Buf
   if (client.readableEnded) endBackend();
   else client.once('end', endBackend);
   backend.once('end', () => endOrClose(client));
+  record.clientReader?.relayTo(backend);
   client.on('data', (chunk: Buffer) => {
     if (!backend.write(chunk)) client.pause();
   });

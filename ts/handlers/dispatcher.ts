@@ -13,6 +13,8 @@ import { sniffFirstBytes, type FirstBytes } from './first-bytes.js';
 import { connectionContext } from './route-context.js';
 import { runSocketHandler } from './socket-handler.js';
 import { setOnSocket } from '../listener/socket-options.js';
+import type { AcceptSink } from '../listener/port-listener.js';
+import type { ClientReader } from '../forwarding/direct-read.js';
 import { forwardConnection } from './forward.js';
 import { routeRuntime } from './route-runtime.js';
 import { terminateTls } from './tls-terminate.js';
@@ -44,15 +46,20 @@ export interface DispatcherDeps {
  * register -> PROXY header (trusted peers only) -> limits on the real IP -> sniff (when a
  * route on the port needs first bytes) -> route match -> route security -> handler.
  */
-export class Dispatcher {
+export class Dispatcher implements AcceptSink {
   constructor(private readonly deps: DispatcherDeps) {}
 
-  onSocket = (socket: net.Socket, port: number): void => {
+  relaysOnly(port: number): boolean {
+    return this.deps.table().portRelaysOnly(port);
+  }
+
+  onSocket(socket: net.Socket, port: number, reader: ClientReader | undefined): void {
     const { options, cm } = this.deps;
     // An error handler from birth: a socket error never becomes an uncaught exception.
     socket.on('error', noop);
     const clientIp = normalizeIp(socket.remoteAddress ?? '');
     const record = cm.create(socket, clientIp, socket.remotePort ?? 0, port);
+    record.clientReader = reader;
     socket.once('close', () => {
       if (!record.backend) cm.finalize(record);
     });
@@ -65,7 +72,7 @@ export class Dispatcher {
     } else {
       this.admitted(record, undefined, false);
     }
-  };
+  }
 
   private readProxyHeader(record: ConnectionRecord): void {
     const { options, cm } = this.deps;

@@ -1,11 +1,26 @@
 import * as net from 'node:net';
 import { SmartProxyError } from '../core/errors.js';
+import { ClientReader } from '../forwarding/direct-read.js';
+import { socketFor, takeOverAccept } from './accept.js';
 import { setOnListener, setOnSocket, type AcceptedSocketOptions } from './socket-options.js';
+
+/** Where accepted sockets go. */
+export interface AcceptSink {
+  /**
+   * Every route on the port relays bytes at L4: its sockets then read through a ClientReader
+   * (the relay takes their reads straight to the backend). Elsewhere the bytes are read in JS
+   * (HTTP layer, socket handlers) and Node's own read path, which hands a large read over
+   * without a copy, serves them better.
+   */
+  relaysOnly(port: number): boolean;
+  onSocket(socket: net.Socket, port: number, reader: ClientReader | undefined): void;
+}
 
 /**
  * One net.Server on one port. Sockets are accepted paused and half-open capable, with Nagle
  * off and TCP keep-alive per the options: inherited from the listening socket where the
- * platform allows it, else set on each socket.
+ * platform allows it, else set on each socket. The sockets are built here from the accepted
+ * handles (see accept.ts), with a ClientReader where the port only relays.
  */
 export class PortListener {
   private readonly server: net.Server;
@@ -16,13 +31,11 @@ export class PortListener {
   constructor(
     readonly port: number,
     private readonly socketOptions: AcceptedSocketOptions,
-    private readonly onSocket: (socket: net.Socket, port: number) => void,
+    private readonly sink: AcceptSink,
     private readonly onError: (err: Error, port: number) => void,
   ) {
-    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
-      if (!this.inherited) setOnSocket(socket, this.socketOptions);
-      this.onSocket(socket, this.port);
-    });
+    // The 'connection' path serves only where the accept take-over is unavailable.
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.deliver(socket, undefined));
     this.server.on('error', (err) => {
       if (this.listening) this.onError(err, this.port);
     });
@@ -50,9 +63,20 @@ export class PortListener {
         this.server.removeListener('error', fail);
         this.listening = true;
         this.inherited = setOnListener(this.server, this.socketOptions);
+        takeOverAccept(this.server, (handle) => {
+          const reader = this.sink.relaysOnly(this.port) ? new ClientReader() : undefined;
+          const socket = socketFor(handle, reader);
+          reader?.attach(socket);
+          this.deliver(socket, reader);
+        });
         resolve();
       });
     });
+  }
+
+  private deliver(socket: net.Socket, reader: ClientReader | undefined): void {
+    if (!this.inherited) setOnSocket(socket, this.socketOptions);
+    this.sink.onSocket(socket, this.port, reader);
   }
 
   /** The port actually bound (differs from `port` only when 0 was asked). */

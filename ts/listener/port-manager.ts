@@ -1,5 +1,4 @@
-import type * as net from 'node:net';
-import { PortListener } from './port-listener.js';
+import { PortListener, type AcceptSink } from './port-listener.js';
 import type { AcceptedSocketOptions } from './socket-options.js';
 
 /** The set of bound ports; binds all-or-nothing and reconciles with a new port set. */
@@ -9,7 +8,7 @@ export class PortManager {
   constructor(
     private readonly address: string | undefined,
     private readonly socketOptions: AcceptedSocketOptions,
-    private readonly onSocket: (socket: net.Socket, port: number) => void,
+    private readonly sink: AcceptSink,
     private readonly onError: (err: Error, port: number) => void,
   ) {}
 
@@ -27,7 +26,7 @@ export class PortManager {
     try {
       for (const port of ports) {
         if (this.listeners.has(port)) continue;
-        const l = new PortListener(port, this.socketOptions, this.onSocket, this.onError);
+        const l = new PortListener(port, this.socketOptions, this.sink, this.onError);
         await l.listen(this.address);
         fresh.push(l);
         this.listeners.set(port, l);

@@ -42,6 +42,8 @@ export interface Bucket {
   readonly plain: EntryList;
   readonly needsSniff: boolean;
   readonly hasHttp: boolean;
+  /** Every route on the port is an L4 forward (plain, or TLS passthrough): no bytes are read in JS beyond the first. */
+  readonly relaysOnly: boolean;
   /** Some route on the port matches on request headers. */
   readonly hasHeaders: boolean;
   /** Highest rank among wildcard / glob / domain-less entries: a better match found earlier skips them. */
@@ -128,6 +130,7 @@ function buildBucket(routes: CompiledRoute[]): Bucket {
     plain: toList(plain),
     needsSniff: routes.some((r) => r.needsSniff),
     hasHttp: routes.some((r) => r.layer === 'http'),
+    relaysOnly: routes.every((r) => r.layer === 'l4' && r.config.action.type === 'forward'),
     hasHeaders: routes.some((r) => r.config.match.headers !== undefined),
     wildMaxRank,
     globMaxRank: maxRank(globs),

@@ -129,6 +129,11 @@ export class RouteTable {
     return this.#bucket(port)?.hasHttp ?? false;
   }
 
+  /** Every route on the port is an L4 forward (false for a port no route names). */
+  portRelaysOnly(port: number): boolean {
+    return this.#bucket(port)?.relaysOnly ?? false;
+  }
+
   /** Some route on this port matches on request headers (callers may skip building them otherwise). */
   portHasHeaderRoutes(port: number): boolean {
     return this.#bucket(port)?.hasHeaders ?? false;

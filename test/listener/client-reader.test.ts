@@ -1,0 +1,205 @@
+/**
+ * Accepted sockets built from the accepted handle with a ClientReader (listener/accept.ts,
+ * forwarding/direct-read.ts), over real loopback sockets: before a relay takes the socket,
+ * its reads behave as an ordinary net.Socket's; after, they go straight to the destination.
+ * Through SmartProxy: a socket accepted on a relay-only port that a route change sends to a
+ * socket handler or the HTTP layer still reads correctly (its reads are pushed into its stream).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
+import { takeOverAccept, socketFor } from '../../ts/listener/accept.js';
+import { ClientReader } from '../../ts/forwarding/direct-read.js';
+import { PortListener, type AcceptSink } from '../../ts/listener/port-listener.js';
+import { startProxy, freePort } from '../integration/harness.js';
+import { startHttpServer } from '../helpers/backends.js';
+import { connectTo, readAll, readUntil } from '../helpers/clients.js';
+import { waitFor } from '../helpers/leaks.js';
+import type { IRouteConfig } from '../../ts/index.js';
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+async function listening(t: { after(fn: () => unknown): void }): Promise<{ server: net.Server; port: number }> {
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  return { server, port: (server.address() as net.AddressInfo).port };
+}
+
+test('takeOverAccept: sockets are built by the caller, paused, with no connection event', { timeout: 10_000 }, async (t) => {
+  const { server, port } = await listening(t);
+  let connectionEvents = 0;
+  server.on('connection', () => connectionEvents++);
+  const accepted = new Promise<net.Socket>((resolve) => {
+    assert.equal(
+      takeOverAccept(server, (handle) => resolve(socketFor(handle, undefined))),
+      true,
+    );
+  });
+  const client = await connectTo(port);
+  t.after(() => client.destroy());
+  const socket = await accepted;
+  t.after(() => socket.destroy());
+  assert.equal(socket.isPaused(), true);
+  assert.equal(socket.allowHalfOpen, true);
+  assert.equal(socket.remotePort, client.localPort);
+  client.end('hello');
+  // Half-open: the client's FIN ends only the readable side; the socket can still answer.
+  const got = await readAll(socket);
+  assert.equal(got.toString(), 'hello');
+  assert.equal(socket.writable, true);
+  const answer = readAll(client);
+  socket.end('bye');
+  assert.equal((await answer).toString(), 'bye');
+  assert.equal(connectionEvents, 0);
+});
+
+test('takeOverAccept: a failed accept is the server\'s error event, as with net.Server', async (t) => {
+  const { server } = await listening(t);
+  assert.equal(takeOverAccept(server, () => assert.fail('no socket expected')), true);
+  const errored = new Promise<NodeJS.ErrnoException>((r) => server.once('error', r));
+  // libuv reports accept() failures (EMFILE when out of descriptors) through the same callback.
+  const handle = (server as unknown as { _handle: { onconnection(status: number, h: undefined): void } })._handle;
+  handle.onconnection(-24, undefined);
+  const err = await errored;
+  assert.equal(err.code, 'EMFILE');
+  assert.equal(err.syscall, 'accept');
+});
+
+test('takeOverAccept leaves a server without a listening handle alone', () => {
+  const server = net.createServer();
+  assert.equal(takeOverAccept(server, () => {}), false);
+});
+
+test('ClientReader: reads surface as data until relayTo, then go straight to the destination', { timeout: 20_000 }, async (t) => {
+  const { server, port } = await listening(t);
+  const reader = new ClientReader();
+  const accepted = new Promise<net.Socket>((resolve) => {
+    takeOverAccept(server, (handle) => {
+      const s = socketFor(handle, reader);
+      reader.attach(s);
+      resolve(s);
+    });
+  });
+  const client = await connectTo(port, { allowHalfOpen: true });
+  t.after(() => client.destroy());
+  const socket = await accepted;
+  t.after(() => socket.destroy());
+
+  // Before a relay: an ordinary stream. Paused at birth, nothing is read.
+  client.write('first bytes');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(socket.bytesRead, 0);
+  const firstRead = readUntil(socket, (b) => b.length >= 11);
+  socket.resume();
+  const first = await firstRead;
+  assert.equal(first.toString(), 'first bytes');
+  socket.pause();
+
+  // The relay's destination: a peer that reads nothing for 300 ms, so the client is held back.
+  const slow = await listening(t);
+  const collected = new Promise<Buffer>((resolve) => {
+    slow.server.once('connection', (peer: net.Socket) => {
+      t.after(() => peer.destroy());
+      setTimeout(() => resolve(readAll(peer, { timeoutMs: 15_000 })), 300);
+    });
+  });
+  const to = await connectTo(slow.port, { allowHalfOpen: true });
+  t.after(() => to.destroy());
+  let dataAfterRelay = 0;
+  let drains = 0;
+  socket.on('data', () => dataAfterRelay++);
+  reader.relayTo(to);
+  to.on('drain', () => {
+    drains++;
+    socket.resume();
+  });
+  socket.once('end', () => to.end());
+  socket.resume();
+
+  const payload = randomBytes(16 * 1024 * 1024);
+  client.end(payload);
+  const got = await collected;
+  assert.equal(got.length, payload.length);
+  assert.equal(sha(got), sha(payload));
+  assert.ok(drains > 0, 'the destination filled up at least once');
+  assert.equal(dataAfterRelay, 0);
+  assert.equal(socket.bytesRead, 11 + payload.length);
+});
+
+test('PortListener: a ClientReader exactly where the sink says the port only relays', { timeout: 10_000 }, async (t) => {
+  for (const relays of [true, false]) {
+    const got = new Promise<{ socket: net.Socket; reader: ClientReader | undefined }>((resolve) => {
+      const sink: AcceptSink = { relaysOnly: () => relays, onSocket: (socket, _port, reader) => resolve({ socket, reader }) };
+      const l = new PortListener(0, { keepAlive: true, keepAliveInitialDelay: 1000 }, sink, () => {});
+      t.after(() => l.close());
+      void l.listen('127.0.0.1').then(async () => {
+        const c = await connectTo(l.boundPort());
+        t.after(() => c.destroy());
+        c.end('x');
+      });
+    });
+    const { socket, reader } = await got;
+    t.after(() => socket.destroy());
+    assert.equal(reader instanceof ClientReader, relays, `relaysOnly ${relays}`);
+    // Either way the socket reads as a stream until a relay takes it.
+    assert.equal((await readAll(socket)).toString(), 'x');
+  }
+});
+
+/**
+ * A socket accepted while its port only relayed, then sent elsewhere by updateRoutes before it
+ * was routed (its first bytes were still awaited): its reads keep arriving as 'data'.
+ */
+async function acceptedThenRerouted(t: { after(fn: () => unknown): void }, next: IRouteConfig): Promise<{ port: number; client: net.Socket }> {
+  const port = await freePort();
+  const sink = await startHttpServer();
+  t.after(() => sink.close());
+  // Passthrough by SNI: the port only relays, and the proxy waits for a ClientHello.
+  const passthrough: IRouteConfig = {
+    name: 'sni',
+    match: { ports: port, domains: 'a.example' },
+    action: { type: 'forward', target: { host: '127.0.0.1', port: sink.port }, tls: { mode: 'passthrough' } },
+  };
+  const proxy = await startProxy(t, { routes: [passthrough], initialDataTimeout: 10_000 });
+  const client = await connectTo(port, { allowHalfOpen: true });
+  t.after(() => client.destroy());
+  await waitFor(() => proxy.connectionCount === 1, 5000);
+  await proxy.updateRoutes([{ ...next, match: { ...next.match, ports: port } }]);
+  return { port, client };
+}
+
+test('reader fallback: a rerouted socket serves a socket handler, 8 MiB echoed with backpressure', { timeout: 30_000 }, async (t) => {
+  const { client } = await acceptedThenRerouted(t, {
+    name: 'echo',
+    match: { ports: 1 },
+    action: { type: 'socket-handler', socketHandler: (socket) => void socket.pipe(socket) },
+  });
+  const payload = Buffer.concat([Buffer.from('hello\n'), randomBytes(8 * 1024 * 1024)]);
+  const echoed = readAll(client, { timeoutMs: 25_000 });
+  client.end(payload);
+  const got = await echoed;
+  assert.equal(got.length, payload.length);
+  assert.equal(sha(got), sha(payload));
+});
+
+test('reader fallback: a rerouted socket serves the HTTP layer, a 4 MiB body intact', { timeout: 30_000 }, async (t) => {
+  const backend = await startHttpServer();
+  t.after(() => backend.close());
+  const { client } = await acceptedThenRerouted(t, {
+    name: 'http',
+    match: { ports: 1, domains: 'h.example' },
+    action: { type: 'forward', target: { host: '127.0.0.1', port: backend.port } },
+  });
+  const body = 'b'.repeat(4 * 1024 * 1024);
+  const response = readAll(client, { timeoutMs: 25_000 });
+  client.write(`POST /up HTTP/1.1\r\nHost: h.example\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+  client.write(body);
+  const raw = (await response).toString();
+  assert.match(raw, /^HTTP\/1\.1 200 /);
+  const echo = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { body: string; url: string };
+  assert.equal(echo.url, '/up');
+  assert.equal(echo.body.length, body.length);
+  assert.equal(echo.body, body);
+});
