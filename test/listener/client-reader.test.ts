@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createHash, randomBytes } from 'node:crypto';
 import { takeOverAccept, socketFor } from '../../ts/listener/accept.js';
 import { ClientReader } from '../../ts/forwarding/direct-read.js';
@@ -31,6 +32,11 @@ test('takeOverAccept: sockets are built by the caller, paused, with no connectio
   const { server, port } = await listening(t);
   let connectionEvents = 0;
   server.on('connection', () => connectionEvents++);
+  // APM agents hear of accepted sockets on this channel; it still announces ours.
+  const published: unknown[] = [];
+  const onPublish = (message: unknown): void => void published.push((message as { socket: unknown }).socket);
+  subscribe('net.server.socket', onPublish);
+  t.after(() => unsubscribe('net.server.socket', onPublish));
   const accepted = new Promise<net.Socket>((resolve) => {
     assert.equal(
       takeOverAccept(server, (handle) => resolve(socketFor(handle, undefined))),
@@ -53,6 +59,7 @@ test('takeOverAccept: sockets are built by the caller, paused, with no connectio
   socket.end('bye');
   assert.equal((await answer).toString(), 'bye');
   assert.equal(connectionEvents, 0);
+  assert.deepEqual(published, [socket]);
 });
 
 test('takeOverAccept: a failed accept is the server\'s error event, as with net.Server', async (t) => {
