@@ -228,8 +228,31 @@ function print(): void {
       ),
     );
   }
-  const bulkRounds = present.filter((t) => t !== 'direct');
-  if (bulkRounds.length > 0 && BULK_ROUNDS > 1) {
+  const measured = present.filter((t) => t !== 'direct');
+  /** One row per proxy, one cell per round: the spread behind each median. */
+  const perRound = (count: number, cellOf: (r: IRow) => string | undefined): string =>
+    markdownTable(
+      ['target', ...Array.from({ length: count }, (_, i) => `round ${i + 1}`)],
+      measured.map((t) => [LABEL[t], ...Array.from({ length: count }, (_, i) => {
+        const r = rounds.get(t)?.[i];
+        return (r && cellOf(r)) ?? '—';
+      })]),
+    );
+  const both = (a: number | undefined, b: number | undefined): string | undefined =>
+    a === undefined ? undefined : `${fmt(a)} / ${fmt(b)}`;
+  if (measured.length > 0 && ROUNDS > 1 && (PHASES.has('requests') || PHASES.has('connections'))) {
+    out.push(
+      '',
+      'Requests and new connections, each round (req/s / CPU µs per request; new conn/s / CPU µs per connection). ' +
+        'Runs on this shared two-core machine swing by several per cent between rounds; the order of targets rotates.',
+      '',
+      perRound(ROUNDS, (r) => {
+        const cells = [both(r.rps, r.cpuPerReqUs), both(r.connPerSec, r.cpuPerConnUs)].filter((c) => c !== undefined);
+        return cells.length > 0 ? cells.join('; ') : undefined;
+      }),
+    );
+  }
+  if (measured.length > 0 && BULK_ROUNDS > 1 && PHASES.has('bulk')) {
     out.push(
       '',
       'Bulk, each round (MiB/s, CPU ms/GiB, page faults/GiB of the proxy process). A Node relay moves the bytes in 64 KiB ' +
@@ -240,16 +263,7 @@ function print(): void {
         'for any Node process; SmartProxy raises it itself at start() (ts/core/malloc-threshold.ts), the pipe relays run ' +
         'with glibc\'s defaults.',
       '',
-      markdownTable(
-        ['target', ...Array.from({ length: BULK_ROUNDS }, (_, i) => `round ${i + 1}`)],
-        bulkRounds.map((t) => [
-          LABEL[t],
-          ...Array.from({ length: BULK_ROUNDS }, (_, i) => {
-            const r = rounds.get(t)?.[i];
-            return r?.mibPerSec === undefined ? '—' : `${fmt(r.mibPerSec)} / ${fmt(r.cpuPerGiBMs)} / ${fmt(r.faultsPerGiB)}`;
-          }),
-        ]),
-      ),
+      perRound(BULK_ROUNDS, (r) => (r.mibPerSec === undefined ? undefined : `${fmt(r.mibPerSec)} / ${fmt(r.cpuPerGiBMs)} / ${fmt(r.faultsPerGiB)}`)),
     );
   }
   for (const [t, why] of unavailable) notes.push(`${LABEL[t]}: not measured (${why})`);
