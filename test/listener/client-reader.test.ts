@@ -1,5 +1,5 @@
 /**
- * Accepted sockets built from the accepted handle with a ClientReader (listener/accept.ts,
+ * Accepted sockets built from the accepted handle with a RelayReader (listener/accept.ts,
  * forwarding/direct-read.ts), over real loopback sockets: before a relay takes the socket,
  * its reads behave as an ordinary net.Socket's; after, they go straight to the destination.
  * Through SmartProxy: a socket accepted on a relay-only port that a route change sends to a
@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createHash, randomBytes } from 'node:crypto';
 import { takeOverAccept, socketFor } from '../../ts/listener/accept.js';
-import { ClientReader } from '../../ts/forwarding/direct-read.js';
+import { RelayReader } from '../../ts/forwarding/direct-read.js';
 import { PortListener, type AcceptSink } from '../../ts/listener/port-listener.js';
 import { startProxy, freePort } from '../integration/harness.js';
 import { startHttpServer } from '../helpers/backends.js';
@@ -79,9 +79,12 @@ test('takeOverAccept leaves a server without a listening handle alone', () => {
   assert.equal(takeOverAccept(server, () => {}), false);
 });
 
-test('ClientReader: reads surface as data until relayTo, then go straight to the destination', { timeout: 20_000 }, async (t) => {
+type Ctx = { after(fn: () => unknown): void };
+
+/** A client connected to a socket accepted with a RelayReader (not relaying yet). */
+async function acceptedWithReader(t: Ctx): Promise<{ client: net.Socket; socket: net.Socket; reader: RelayReader }> {
   const { server, port } = await listening(t);
-  const reader = new ClientReader();
+  const reader = new RelayReader();
   const accepted = new Promise<net.Socket>((resolve) => {
     takeOverAccept(server, (handle) => {
       const s = socketFor(handle, reader);
@@ -93,7 +96,58 @@ test('ClientReader: reads surface as data until relayTo, then go straight to the
   t.after(() => client.destroy());
   const socket = await accepted;
   t.after(() => socket.destroy());
+  return { client, socket, reader };
+}
 
+/**
+ * A relay destination: a connection to a peer that starts reading after `delayMs` and
+ * collects everything until the FIN. Every chunk written to `to` is shown to `onWrite` first.
+ */
+async function destination(
+  t: Ctx,
+  opts: { delayMs?: number; writableHighWaterMark?: number; onWrite?: (chunk: Buffer, to: net.Socket) => void } = {},
+): Promise<{ to: net.Socket; collected: Promise<Buffer> }> {
+  const peerSide = await listening(t);
+  const collected = new Promise<Buffer>((resolve) => {
+    peerSide.server.once('connection', (peer: net.Socket) => {
+      t.after(() => peer.destroy());
+      setTimeout(() => resolve(readAll(peer, { timeoutMs: 25_000 })), opts.delayMs ?? 0);
+    });
+  });
+  // writableHighWaterMark reaches the Writable under the socket, though net's option type omits it.
+  const connectOptions: net.NetConnectOpts & { writableHighWaterMark?: number } = {
+    port: peerSide.port,
+    host: '127.0.0.1',
+    allowHalfOpen: true,
+    writableHighWaterMark: opts.writableHighWaterMark,
+  };
+  const to = net.connect(connectOptions);
+  to.on('error', () => {});
+  t.after(() => to.destroy());
+  await new Promise((r) => to.once('connect', r));
+  const onWrite = opts.onWrite;
+  if (onWrite) {
+    const write = to.write.bind(to);
+    to.write = ((chunk: Buffer) => {
+      onWrite(chunk, to);
+      return write(chunk);
+    }) as typeof to.write;
+  }
+  return { to, collected };
+}
+
+/** Relay `socket` into `to` as pump() does, send `payload` from the client, and return what arrived. */
+async function relayed(socket: net.Socket, reader: RelayReader, client: net.Socket, dest: { to: net.Socket; collected: Promise<Buffer> }, payload: Buffer): Promise<Buffer> {
+  reader.relayTo(dest.to);
+  dest.to.on('drain', () => socket.resume());
+  socket.once('end', () => dest.to.end());
+  socket.resume();
+  client.end(payload);
+  return dest.collected;
+}
+
+test('RelayReader: reads surface as data until relayTo, then go straight to the destination', { timeout: 20_000 }, async (t) => {
+  const { client, socket, reader } = await acceptedWithReader(t);
   // Before a relay: an ordinary stream. Paused at birth, nothing is read.
   client.write('first bytes');
   await new Promise((r) => setTimeout(r, 50));
@@ -104,30 +158,14 @@ test('ClientReader: reads surface as data until relayTo, then go straight to the
   assert.equal(first.toString(), 'first bytes');
   socket.pause();
 
-  // The relay's destination: a peer that reads nothing for 300 ms, so the client is held back.
-  const slow = await listening(t);
-  const collected = new Promise<Buffer>((resolve) => {
-    slow.server.once('connection', (peer: net.Socket) => {
-      t.after(() => peer.destroy());
-      setTimeout(() => resolve(readAll(peer, { timeoutMs: 15_000 })), 300);
-    });
-  });
-  const to = await connectTo(slow.port, { allowHalfOpen: true });
-  t.after(() => to.destroy());
-  let dataAfterRelay = 0;
+  // The relay's destination reads nothing for 300 ms, so the client is held back.
   let drains = 0;
+  let dataAfterRelay = 0;
+  const dest = await destination(t, { delayMs: 300 });
+  dest.to.on('drain', () => drains++);
   socket.on('data', () => dataAfterRelay++);
-  reader.relayTo(to);
-  to.on('drain', () => {
-    drains++;
-    socket.resume();
-  });
-  socket.once('end', () => to.end());
-  socket.resume();
-
   const payload = randomBytes(16 * 1024 * 1024);
-  client.end(payload);
-  const got = await collected;
+  const got = await relayed(socket, reader, client, dest, payload);
   assert.equal(got.length, payload.length);
   assert.equal(sha(got), sha(payload));
   assert.ok(drains > 0, 'the destination filled up at least once');
@@ -135,9 +173,9 @@ test('ClientReader: reads surface as data until relayTo, then go straight to the
   assert.equal(socket.bytesRead, 11 + payload.length);
 });
 
-test('PortListener: a ClientReader exactly where the sink says the port only relays', { timeout: 10_000 }, async (t) => {
+test('PortListener: a RelayReader exactly where the sink says the port only relays', { timeout: 10_000 }, async (t) => {
   for (const relays of [true, false]) {
-    const got = new Promise<{ socket: net.Socket; reader: ClientReader | undefined }>((resolve) => {
+    const got = new Promise<{ socket: net.Socket; reader: RelayReader | undefined }>((resolve) => {
       const sink: AcceptSink = { relaysOnly: () => relays, onSocket: (socket, _port, reader) => resolve({ socket, reader }) };
       const l = new PortListener(0, { keepAlive: true, keepAliveInitialDelay: 1000 }, sink, () => {});
       t.after(() => l.close());
@@ -149,7 +187,7 @@ test('PortListener: a ClientReader exactly where the sink says the port only rel
     });
     const { socket, reader } = await got;
     t.after(() => socket.destroy());
-    assert.equal(reader instanceof ClientReader, relays, `relaysOnly ${relays}`);
+    assert.equal(reader instanceof RelayReader, relays, `relaysOnly ${relays}`);
     // Either way the socket reads as a stream until a relay takes it.
     assert.equal((await readAll(socket)).toString(), 'x');
   }
@@ -209,4 +247,39 @@ test('reader fallback: a rerouted socket serves the HTTP layer, a 4 MiB body int
   assert.equal(echo.url, '/up');
   assert.equal(echo.body.length, body.length);
   assert.equal(echo.body, body);
+});
+
+test('RelayReader: a buffer that a queued write still holds is never read into again', { timeout: 30_000 }, async (t) => {
+  // A destination that takes 4 MiB before write() returns false: reads keep coming while
+  // earlier writes wait in its queue, each holding the buffer it was handed.
+  const { client, socket, reader } = await acceptedWithReader(t);
+  let queuedWhileReading = 0;
+  const dest = await destination(t, {
+    delayMs: 300,
+    writableHighWaterMark: 4 * 1024 * 1024,
+    onWrite: (_chunk, to) => {
+      if (to.writableLength > 0) queuedWhileReading++;
+    },
+  });
+  const payload = randomBytes(24 * 1024 * 1024);
+  const got = await relayed(socket, reader, client, dest, payload);
+  assert.ok(queuedWhileReading > 0, 'writes were queued behind earlier ones');
+  assert.equal(got.length, payload.length);
+  assert.equal(sha(got), sha(payload));
+});
+
+test('RelayReader: while a stream flows, one buffer of its own is handed to each write and reused', { timeout: 30_000 }, async (t) => {
+  const { client, socket, reader } = await acceptedWithReader(t);
+  const seen = new Map<ArrayBufferLike, number>();
+  const dest = await destination(t, {
+    // Small copies share Node's pooled slab; only whole 64 KiB buffers count here.
+    onWrite: (chunk) => {
+      if (chunk.buffer.byteLength === 64 * 1024) seen.set(chunk.buffer, (seen.get(chunk.buffer) ?? 0) + 1);
+    },
+  });
+  const payload = randomBytes(32 * 1024 * 1024);
+  const got = await relayed(socket, reader, client, dest, payload);
+  assert.equal(sha(got), sha(payload));
+  const reused = [...seen.values()].filter((n) => n > 1).length;
+  assert.ok(reused > 0, 'some read buffer went to more than one write');
 });

@@ -1,6 +1,6 @@
 import type * as net from 'node:net';
 import { normalizeIp } from '../routing/matchers/ip.js';
-import type { ClientReader } from '../forwarding/direct-read.js';
+import type { RelayReader } from '../forwarding/direct-read.js';
 
 /** Why one side of a connection ended; counted by side in the termination statistics. */
 export type TerminationReason =
@@ -40,7 +40,7 @@ export class ConnectionRecord {
   routeIndex: number | undefined = undefined;
   backend: net.Socket | undefined = undefined;
   /** The client socket's reader, on ports where every route relays (see forwarding/direct-read.ts). */
-  clientReader: ClientReader | undefined = undefined;
+  clientReader: RelayReader | undefined = undefined;
   backendHost: string | undefined = undefined;
   backendPort: number | undefined = undefined;
   facts: SniffFacts | undefined = undefined;

@@ -20,12 +20,12 @@ export function endOrClose(socket: net.Socket): void {
 /**
  * Relay bytes both ways between the client and the backend, with backpressure each way.
  *
- * - client -> backend: with a ClientReader (ports where every route relays), the client's
+ * - client -> backend: with a RelayReader (ports where every route relays), the client's
  *   reads are written to the backend as they arrive, like the backend's to the client;
  *   otherwise each 'data' chunk is. Bytes already in the client's stream still come as
  *   'data', before any later read. A full backend stops the client until its 'drain'. The
  *   sniffed bytes go first, exactly once.
- * - backend -> client: the backend socket was connected with `directReadInto(client)`, so
+ * - backend -> client: the backend socket was connected with `new RelayReader(client)`, so
  *   its reads are already written to the client by the time they surface; a full client
  *   stops the backend's reads, and the client's 'drain' resumes them.
  *

@@ -14,7 +14,7 @@ import { connectionContext } from './route-context.js';
 import { runSocketHandler } from './socket-handler.js';
 import { setOnSocket } from '../listener/socket-options.js';
 import type { AcceptSink } from '../listener/port-listener.js';
-import type { ClientReader } from '../forwarding/direct-read.js';
+import type { RelayReader } from '../forwarding/direct-read.js';
 import { forwardConnection } from './forward.js';
 import { routeRuntime } from './route-runtime.js';
 import { terminateTls } from './tls-terminate.js';
@@ -53,7 +53,7 @@ export class Dispatcher implements AcceptSink {
     return this.deps.table().portRelaysOnly(port);
   }
 
-  onSocket(socket: net.Socket, port: number, reader: ClientReader | undefined): void {
+  onSocket(socket: net.Socket, port: number, reader: RelayReader | undefined): void {
     const { options, cm } = this.deps;
     // An error handler from birth: a socket error never becomes an uncaught exception.
     socket.on('error', noop);

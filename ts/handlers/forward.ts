@@ -6,7 +6,7 @@ import type { IRouteContext, ILogger, ProxyProtocolVersion } from '../types.js';
 import { connectUpstream } from '../forwarding/upstream-connector.js';
 import type { TargetSelector } from '../forwarding/target-selector.js';
 import { pump } from '../forwarding/pump.js';
-import { directReadInto } from '../forwarding/direct-read.js';
+import { RelayReader } from '../forwarding/direct-read.js';
 import { buildProxyHeader } from '../protocol/proxy-protocol.js';
 
 export interface ForwardDeps {
@@ -47,8 +47,9 @@ export function forwardConnection(
     cm.close(record, 'handler_error', undefined);
     return;
   }
-  // The backend's bytes go straight to the client (see pump.ts); one reader serves every attempt.
-  const onread = directReadInto(record.client);
+  // The backend's bytes go straight to the client (see pump.ts); one reader serves every
+  // attempt (a failed attempt never reads).
+  const onread = new RelayReader(record.client);
   const attempt = (i: number): void => {
     const host = hosts[i]!;
     const socket = connectUpstream(

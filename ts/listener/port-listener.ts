@@ -1,26 +1,26 @@
 import * as net from 'node:net';
 import { SmartProxyError } from '../core/errors.js';
-import { ClientReader } from '../forwarding/direct-read.js';
+import { RelayReader } from '../forwarding/direct-read.js';
 import { socketFor, takeOverAccept } from './accept.js';
 import { setOnListener, setOnSocket, type AcceptedSocketOptions } from './socket-options.js';
 
 /** Where accepted sockets go. */
 export interface AcceptSink {
   /**
-   * Every route on the port relays bytes at L4: its sockets then read through a ClientReader
+   * Every route on the port relays bytes at L4: its sockets then read through a RelayReader
    * (the relay takes their reads straight to the backend). Elsewhere the bytes are read in JS
    * (HTTP layer, socket handlers) and Node's own read path, which hands a large read over
    * without a copy, serves them better.
    */
   relaysOnly(port: number): boolean;
-  onSocket(socket: net.Socket, port: number, reader: ClientReader | undefined): void;
+  onSocket(socket: net.Socket, port: number, reader: RelayReader | undefined): void;
 }
 
 /**
  * One net.Server on one port. Sockets are accepted paused and half-open capable, with Nagle
  * off and TCP keep-alive per the options: inherited from the listening socket where the
  * platform allows it, else set on each socket. The sockets are built here from the accepted
- * handles (see accept.ts), with a ClientReader where the port only relays.
+ * handles (see accept.ts), with a RelayReader where the port only relays.
  */
 export class PortListener {
   private readonly server: net.Server;
@@ -64,7 +64,7 @@ export class PortListener {
         this.listening = true;
         this.inherited = setOnListener(this.server, this.socketOptions);
         takeOverAccept(this.server, (handle) => {
-          const reader = this.sink.relaysOnly(this.port) ? new ClientReader() : undefined;
+          const reader = this.sink.relaysOnly(this.port) ? new RelayReader() : undefined;
           const socket = socketFor(handle, reader);
           reader?.attach(socket);
           this.deliver(socket, reader);
@@ -74,7 +74,7 @@ export class PortListener {
     });
   }
 
-  private deliver(socket: net.Socket, reader: ClientReader | undefined): void {
+  private deliver(socket: net.Socket, reader: RelayReader | undefined): void {
     if (!this.inherited) setOnSocket(socket, this.socketOptions);
     this.sink.onSocket(socket, this.port, reader);
   }
