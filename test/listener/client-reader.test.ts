@@ -283,3 +283,33 @@ test('RelayReader: while a stream flows, one buffer of its own is handed to each
   const reused = [...seen.values()].filter((n) => n > 1).length;
   assert.ok(reused > 0, 'some read buffer went to more than one write');
 });
+
+test('RelayReader: after a stream, the first read that does not fill the buffer returns the socket to the shared one', { timeout: 30_000 }, async (t) => {
+  const { client, socket, reader } = await acceptedWithReader(t);
+  const shared = new RelayReader().buffer();
+  assert.equal(reader.buffer(), shared, 'a socket starts on the shared buffer');
+  // A stream: full reads move the socket to a buffer of its own (seen from inside a write).
+  let ownSeen = false;
+  const dest = await destination(t, {
+    onWrite: () => {
+      if (reader.buffer() !== shared) ownSeen = true;
+    },
+  });
+  reader.relayTo(dest.to);
+  dest.to.on('drain', () => socket.resume());
+  socket.once('end', () => dest.to.end());
+  // Queue the bytes in the kernel before the first read, so that read fills the buffer.
+  const bulk = randomBytes(8 * 1024 * 1024);
+  client.write(bulk);
+  await new Promise((r) => setTimeout(r, 100));
+  socket.resume();
+  await waitFor(() => socket.bytesRead === bulk.length, 10_000);
+  assert.ok(ownSeen, 'a full read moved the socket to a buffer of its own');
+  // Then a short message: a partial read, after which the socket reads into the shared buffer again.
+  client.write('tail');
+  await waitFor(() => socket.bytesRead === bulk.length + 4, 5000);
+  assert.equal(reader.buffer(), shared);
+  client.end();
+  const got = await dest.collected;
+  assert.equal(sha(got), sha(Buffer.concat([bulk, Buffer.from('tail')])));
+});
