@@ -9,7 +9,7 @@
  * Prints markdown (scripts/run-bench.mjs collects it into docs/benchmarks.md).
  *
  * Knobs (env): BENCH_ROUNDS (3), BENCH_DURATION (s, 5), BENCH_WARMUP (s, 1), BENCH_CONNECTIONS (50),
- * BENCH_BULK_MB (1024), BENCH_CONN_TOTAL (3000), BENCH_CONN_CONCURRENCY (50).
+ * BENCH_BULK_MB (1024), BENCH_CONN_TOTAL (5000), BENCH_CONN_CONCURRENCY (50), BENCH_CONN_WARMUP (s, 2).
  */
 import { startKeepAliveHttpBackend, startEchoOnceBackend, startBulkSink } from './lib/backends.js';
 import { startConfiguredSmartProxy, type IChildProxyUnderTest } from './lib/proxy-process.js';
@@ -24,7 +24,9 @@ const DURATION = envNumber('BENCH_DURATION', 5);
 const WARMUP = envNumber('BENCH_WARMUP', 1);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 50);
 const BULK_BYTES = envNumber('BENCH_BULK_MB', 1024) * 1024 * 1024;
-const CONN_TOTAL = envNumber('BENCH_CONN_TOTAL', 3000);
+const CONN_TOTAL = envNumber('BENCH_CONN_TOTAL', 5000);
+/** New connections before the measured ones, by time: a fresh proxy process is still compiling its per-connection path for the first ~10,000 (see benchmarks/l4.ts). */
+const CONN_WARMUP = envNumber('BENCH_CONN_WARMUP', 2);
 const CONN_CONCURRENCY = envNumber('BENCH_CONN_CONCURRENCY', 50);
 
 type Variant = 'off' | 'on';
@@ -95,6 +97,7 @@ async function oneRound(variant: Variant, ports: { http: number; echo: number; s
   }
   const echo = await startConfiguredSmartProxy(ports.echo, options, `${variant}/conn`);
   try {
+    if (CONN_WARMUP > 0) await runConnRate(echo.port, Number.MAX_SAFE_INTEGER, CONN_CONCURRENCY, CONN_WARMUP * 1000);
     const { r, cpuMs } = await measure(echo, () => runConnRate(echo.port, CONN_TOTAL, CONN_CONCURRENCY));
     s.connPerSec = r.perSecond;
     s.cpuPerConnUs = (cpuMs * 1000) / Math.max(1, r.completed);
@@ -144,7 +147,7 @@ async function main(): Promise<void> {
       `alternating the order; each cell is the median over rounds. Small requests: autocannon, ${CONNECTIONS} kept-alive ` +
       `connections, ${DURATION} s after ${WARMUP} s warm-up, tiny HTTP/1.1 response. Bulk: ${fmt(BULK_BYTES / 1048576)} MiB ` +
       `through one connection to a sink. New connections: ${CONN_TOTAL} × (connect, 1-byte echo, the backend closes, then the client), ${CONN_CONCURRENCY} at ` +
-      `a time. Proxy CPU = user+system time of the proxy process during the measurement.`,
+      `a time, after ${CONN_WARMUP} s of warm-up connections. Proxy CPU = user+system time of the proxy process during the measurement (warm-ups excluded).`,
     '',
     markdownTable(
       ['variant', ...cols.map((c) => c[0])],
