@@ -39,7 +39,7 @@ test('takeOverAccept: sockets are built by the caller, paused, with no connectio
   t.after(() => unsubscribe('net.server.socket', onPublish));
   const accepted = new Promise<net.Socket>((resolve) => {
     assert.equal(
-      takeOverAccept(server, (handle) => resolve(socketFor(handle, undefined))),
+      takeOverAccept(server, (handle) => resolve(socketFor(handle, undefined, undefined))),
       true,
     );
   });
@@ -87,7 +87,7 @@ async function acceptedWithReader(t: Ctx): Promise<{ client: net.Socket; socket:
   const reader = new RelayReader();
   const accepted = new Promise<net.Socket>((resolve) => {
     takeOverAccept(server, (handle) => {
-      const s = socketFor(handle, reader);
+      const s = socketFor(handle, reader, undefined);
       reader.attach(s);
       resolve(s);
     });

@@ -12,7 +12,6 @@ import { parseProxyHeader, MAX_PROXY_HEADER_BYTES } from '../protocol/proxy-prot
 import { sniffFirstBytes, type FirstBytes } from './first-bytes.js';
 import { connectionContext } from './route-context.js';
 import { runSocketHandler } from './socket-handler.js';
-import { setOnSocket } from '../listener/socket-options.js';
 import type { AcceptSink } from '../listener/port-listener.js';
 import type { RelayReader } from '../forwarding/direct-read.js';
 import { forwardConnection } from './forward.js';
@@ -185,9 +184,6 @@ export class Dispatcher implements AcceptSink {
     const action = route.config.action;
     this.deps.requestServed(route.name, record.clientIp);
     if (action.type === 'socket-handler') {
-      // User code gets a Node socket whose own view of Nagle and keep-alive matches the kernel
-      // (inherited options are invisible to it, so setNoDelay(false) would be a no-op).
-      setOnSocket(record.client, options);
       runSocketHandler(record.client, record.idText, route.config, connectionContext(record, clock.now()), sniffed, logger, () => cm.close(record, 'handler_error', undefined));
       return;
     }

@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { channel } from 'node:diagnostics_channel';
 import { getSystemErrorName } from 'node:util';
+import type { AcceptedSocketOptions } from './socket-options.js';
 
 /** Where net.Server announces each accepted socket to diagnostics subscribers (APM agents). */
 const serverSocketChannel = channel('net.server.socket');
@@ -46,19 +47,28 @@ export function takeOverAccept(server: net.Server, accepted: (handle: AcceptedHa
 /**
  * The net.Socket of an accepted handle: half-open capable and paused (not reading until its
  * first resume()), as net.createServer({ allowHalfOpen: true, pauseOnConnect: true }) builds it,
- * reading through `onread` when given.
+ * reading through `onread` when given. `inherited`: the options the kernel already set on the
+ * socket (see socket-options.ts setOnListener). The constructor only records them, so Node's
+ * own view matches the kernel and a later setNoDelay(false) / setKeepAlive(false) by user
+ * code takes effect, at no syscall now.
  */
-export function socketFor(handle: AcceptedHandle, onread: net.OnReadOpts | undefined): net.Socket {
+export function socketFor(handle: AcceptedHandle, onread: net.OnReadOpts | undefined, inherited: AcceptedSocketOptions | undefined): net.Socket {
   // `handle`, `pauseOnCreate` and `onread` are read by the constructor (net.Server passes the first
-  // two the same way) but are missing from its published option type.
-  const options: net.SocketConstructorOpts & { handle: AcceptedHandle; pauseOnCreate: boolean; onread: net.OnReadOpts | undefined } = {
-    handle,
-    allowHalfOpen: true,
-    pauseOnCreate: true,
-    readable: true,
-    writable: true,
-    onread,
-  };
+  // two the same way) but are missing from its published option type; so are `noDelay`,
+  // `keepAlive` and `keepAliveInitialDelay`, which it reads to set its view of the options.
+  const options: net.SocketConstructorOpts & {
+    handle: AcceptedHandle;
+    pauseOnCreate: boolean;
+    onread: net.OnReadOpts | undefined;
+    noDelay?: boolean;
+    keepAlive?: boolean;
+    keepAliveInitialDelay?: number;
+  } = { handle, allowHalfOpen: true, pauseOnCreate: true, readable: true, writable: true, onread };
+  if (inherited) {
+    options.noDelay = true;
+    options.keepAlive = inherited.keepAlive;
+    options.keepAliveInitialDelay = inherited.keepAliveInitialDelay;
+  }
   const socket = new net.Socket(options);
   if (serverSocketChannel.hasSubscribers) serverSocketChannel.publish({ socket });
   return socket;

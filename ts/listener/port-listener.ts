@@ -25,7 +25,7 @@ export interface AcceptSink {
 export class PortListener {
   private readonly server: net.Server;
   private listening = false;
-  /** Accepted sockets arrive with the socket options already set (see setOnListener). */
+  /** Accepted sockets arrive with the socket options already set (see setOnListener), and are built knowing it. */
   private inherited = false;
 
   constructor(
@@ -62,13 +62,15 @@ export class PortListener {
       this.server.listen({ port: this.port, host, exclusive: true }, () => {
         this.server.removeListener('error', fail);
         this.listening = true;
-        this.inherited = setOnListener(this.server, this.socketOptions);
-        takeOverAccept(this.server, (handle) => {
+        const own = takeOverAccept(this.server, (handle) => {
           const reader = this.sink.relaysOnly(this.port) ? new RelayReader() : undefined;
-          const socket = socketFor(handle, reader);
+          const socket = socketFor(handle, reader, this.inherited ? this.socketOptions : undefined);
           reader?.attach(socket);
           this.deliver(socket, reader);
         });
+        // Inherited options are relied on only for sockets built here, which are told of them;
+        // sockets from the 'connection' fallback get them set one by one.
+        this.inherited = own && setOnListener(this.server, this.socketOptions);
         resolve();
       });
     });

@@ -25,9 +25,10 @@ interface TcpHandle {
  * options on each accepted socket) off Linux, when the handle is not a TCP handle with those
  * methods, or when the kernel refuses.
  *
- * The accepted net.Socket does not know its options were inherited: it believes Nagle and
- * keep-alive are at their defaults, so its setNoDelay(false) / setKeepAlive(false) would be
- * no-ops. A socket handed to user code (socket-handler routes) first gets setOnSocket().
+ * A net.Socket does not know its options were inherited unless it is told: it would believe
+ * Nagle and keep-alive are at their defaults, and its setNoDelay(false) / setKeepAlive(false)
+ * would be no-ops. Accepted sockets are therefore built with the options as their own view
+ * (accept.ts socketFor); the listener relies on inheritance only where it builds them.
  */
 export function setOnListener(server: net.Server, o: AcceptedSocketOptions): boolean {
   if (process.platform !== 'linux') return false;
