@@ -10,6 +10,6 @@ export {
   createCompleteHttpsServer,
   createLoadBalancerRoute,
   createSocketHandlerRoute,
-} from './routing/route-helpers.js';
-export { SocketHandlers } from './handlers/socket-handlers.js';
+} from './api/route-helpers.js';
+export { SocketHandlers } from './api/socket-handlers.js';
 export type { ICertificateStatus, ICertificateEventInfo, CertificateSource } from './tls/cert-store.js';

@@ -1,19 +1,19 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from './core/clock.js';
-import { raiseMallocThresholds } from './core/malloc-threshold.js';
+import { raiseMallocThresholds } from './core/node-internals.js';
 import { SmartProxyError } from './core/errors.js';
 import { createDefaultLogger } from './core/logger.js';
 import { resolveOptions, type ResolvedOptions } from './core/options.js';
 import { Ticker } from './core/ticker.js';
 import { ConnectionManager } from './connection/connection-manager.js';
-import { Dispatcher } from './handlers/dispatcher.js';
-import { PortManager } from './listener/port-manager.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { PortManager } from './accept/port-manager.js';
 import { MetricsCollector } from './metrics/metrics-collector.js';
 import { startPrometheusServer } from './metrics/prometheus-server.js';
 import { RouteManager, compileIpMatcher, type RouteTable } from './routing/index.js';
 import type { ILogger, IMetrics, IRouteConfig, ISmartProxyOptions } from './types.js';
 import type { ConnectionRecord } from './connection/connection-record.js';
-import { UpstreamPool } from './http/upstream-pool.js';
+import { UpstreamPool } from './engines/http/upstream-pool.js';
 import { CertStore, type ICertificateStatus } from './tls/cert-store.js';
 import { createAcme, withChallengeRoute, type Acme } from './acme/index.js';
 

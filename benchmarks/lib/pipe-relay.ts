@@ -4,7 +4,8 @@
  */
 import * as net from 'node:net';
 import { listenTracked, type IClosable } from './net-util.js';
-import { setOnListener, setOnSocket } from '../../ts/listener/socket-options.js';
+import { setOnSocket } from '../../ts/accept/socket-options.js';
+import { setOnListener } from '../../ts/core/node-internals.js';
 
 const CONTRACT_SOCKET_OPTIONS = { keepAlive: true, keepAliveInitialDelay: 10_000 };
 

@@ -15,7 +15,7 @@ import * as tls from 'node:tls';
 import { SmartProxy } from '../../ts/smart-proxy.js';
 import { ManualClock } from '../../ts/core/clock.js';
 import { Ticker } from '../../ts/core/ticker.js';
-import { createHttpToHttpsRedirect } from '../../ts/routing/route-helpers.js';
+import { createHttpToHttpsRedirect } from '../../ts/api/route-helpers.js';
 import type { ICertificateEventInfo } from '../../ts/tls/cert-store.js';
 import type { IRouteConfig, ISmartProxyOptions } from '../../ts/types.js';
 import { startHttpServer } from '../helpers/backends.js';

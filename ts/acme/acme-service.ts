@@ -12,6 +12,7 @@ import type { Clock } from '../core/clock.js';
 import type { ResolvedAcmeOptions } from '../core/options.js';
 import type { Ticker, TickerTask } from '../core/ticker.js';
 import type { PemPair } from '../tls/secure-context-cache.js';
+import type { AcmeCertState, AcmeOutcome } from '../tls/cert-store.js';
 import type { ILogger } from '../types.js';
 import { createEcKey, issueCertificate } from './acme-client.js';
 import { CertDirectory, checkPair } from './cert-directory.js';
@@ -20,18 +21,7 @@ import { acmeProblem, domainSet, type DomainSet } from './domain-set.js';
 import { renewCheckIntervalMs, renewalDue, retryDelayMs } from './renewal.js';
 import { AcmeTransport } from './transport.js';
 
-export type AcmeOutcome = { kind: 'issued' | 'renewed'; notAfter: Date } | { kind: 'failed'; error: string };
-
-/** What the certificate store serves for a domain set. */
-export interface AcmeCertState {
-  /** valid: `pair` is an ACME certificate; pending: none yet, an order is due; error: none, and the last order failed (or cannot be made). */
-  readonly state: 'pending' | 'valid' | 'error';
-  readonly pair: PemPair | undefined;
-  /** The last failure, also while an older certificate is still served. */
-  readonly error: string | undefined;
-  /** No order will be made for this set (e.g. a wildcard name); `error` says why. */
-  readonly unorderable: boolean;
-}
+export type { AcmeOutcome, AcmeCertState };
 
 /** Orders a certificate for these names (replaceable in tests). */
 export type AcmeIssuer = (names: readonly string[], signal: AbortSignal) => Promise<PemPair>;

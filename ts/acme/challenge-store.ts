@@ -3,7 +3,7 @@
  * being validated, and the socket handler that answers `GET /.well-known/acme-challenge/<token>`.
  */
 import type * as net from 'node:net';
-import { withRequestHead, writeHttpResponse } from '../handlers/socket-handlers.js';
+import { withRequestHead, writeHttpResponse } from '../engines/http/one-shot.js';
 
 export const CHALLENGE_PATH_PREFIX = '/.well-known/acme-challenge/';
 const TOKEN = /^[A-Za-z0-9_-]{1,256}$/;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { normalizeDomain } from '../routing/matchers/domain.js';
+import { normalizeDomain } from '../core/domain-name.js';
 
 export interface DomainSet {
   /** Identifies the set: its normalised names, sorted, comma-joined. */

@@ -1,6 +1,6 @@
 import type * as net from 'node:net';
-import { normalizeIp } from '../routing/matchers/ip.js';
-import type { RelayReader } from '../forwarding/direct-read.js';
+import { normalizeIp } from '../core/ip.js';
+import type { RelayReader } from '../core/node-internals.js';
 
 /** Why one side of a connection ended; counted by side in the termination statistics. */
 export type TerminationReason =

@@ -3,7 +3,7 @@
  * Parsing is the routing matchers' parser (one IP parser in the project), plus: no zone ids.
  * Strict: no leading zeros in IPv4 octets, no brackets. Never throws.
  */
-import { parseV4, parseV6 } from '../routing/matchers/ip-parse.js';
+import { parseV4, parseV6 } from '../core/ip.js';
 
 /** Parses dotted-quad IPv4 ('1.2.3.4') into 4 bytes, or undefined if not strictly valid (the routing parser's rules). */
 export function parseIPv4(text: string): Uint8Array | undefined {

@@ -8,4 +8,3 @@ export { compilePathPattern, type PathPattern, type PathMatch } from './matchers
 export { compilePorts, portsMatch, type PortRanges } from './matchers/port.js';
 export { compileHeaderMatcher, type HeaderMatcher } from './matchers/header.js';
 export { compileTlsVersions, TLS_VERSIONS } from './matchers/tls-version.js';
-export * from './route-helpers.js';

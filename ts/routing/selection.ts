@@ -6,7 +6,7 @@
  */
 import type { CompiledRoute } from './compile-route.js';
 import { DOMAIN_SCORE_NONE, normalizeDomain } from './matchers/domain.js';
-import { IP_INVALID, parseIp } from './matchers/ip-parse.js';
+import { IP_INVALID, parseIp } from '../core/ip.js';
 import type { PathMatch } from './matchers/path.js';
 import { portsMatch } from './matchers/port.js';
 

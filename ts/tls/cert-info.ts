@@ -3,7 +3,7 @@
  * Parsing uses node's X509Certificate; the subjectAltName text is split here.
  */
 import { X509Certificate } from 'node:crypto';
-import { normalizeDomain } from '../routing/matchers/domain.js';
+import { normalizeDomain } from '../core/domain-name.js';
 
 export interface CertInfo {
   /** Exact DNS names (normalised), from the SAN list, or the subject CN when the SAN list has none. */

@@ -9,7 +9,6 @@
  * then a self-signed `localhost` certificate, so a handshake always has a context.
  */
 import type * as tls from 'node:tls';
-import type { AcmeCertState, AcmeOutcome } from '../acme/acme-service.js';
 import { SmartProxyConfigError } from '../core/errors.js';
 import type { CompiledRoute, RouteTable } from '../routing/route-table.js';
 import type { ILogger, ISmartProxyOptions } from '../types.js';
@@ -47,6 +46,20 @@ export interface ICertificateEventInfo {
   error?: string;
   /** notAfter of an ACME certificate issued or renewed. */
   expiryDate?: Date;
+}
+
+/** What an ACME order came to (reported by the ACME service to the store). */
+export type AcmeOutcome = { kind: 'issued' | 'renewed'; notAfter: Date } | { kind: 'failed'; error: string };
+
+/** What the certificate store serves for a domain set. */
+export interface AcmeCertState {
+  /** valid: `pair` is an ACME certificate; pending: none yet, an order is due; error: none, and the last order failed (or cannot be made). */
+  readonly state: 'pending' | 'valid' | 'error';
+  readonly pair: PemPair | undefined;
+  /** The last failure, also while an older certificate is still served. */
+  readonly error: string | undefined;
+  /** No order will be made for this set (e.g. a wildcard name); `error` says why. */
+  readonly unorderable: boolean;
 }
 
 /** The ACME side as the store uses it (ts/acme/acme-service.ts). */

@@ -3,7 +3,7 @@
  * one label (`*.example.com` covers `a.example.com`, not `a.b.example.com` nor `example.com`).
  * Built once per route table and never mutated afterwards.
  */
-import { normalizeDomain } from '../routing/matchers/domain.js';
+import { normalizeDomain } from '../core/domain-name.js';
 import type { CertInfo } from './cert-info.js';
 
 export interface SniCandidate<T> {

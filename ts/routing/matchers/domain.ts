@@ -4,39 +4,17 @@
  * `*` (any name), and other `*` globs (`api.*.example.com`). Case-insensitive, a trailing dot
  * is ignored, internationalised names are compared in punycode (node:url domainToASCII).
  */
-import { domainToASCII } from 'node:url';
 import { configError } from '../../core/errors.js';
 import { compileGlob, globMatch, type Glob } from './glob.js';
+import { normalizeDomain } from '../../core/domain-name.js';
+
+export { normalizeDomain };
 
 /** Specificity bands of a domain match; the literal length is added within a band. */
 export const DOMAIN_SCORE_NONE = 0;
 export const DOMAIN_SCORE_WILDCARD = 1024;
 export const DOMAIN_SCORE_EXACT = 2048;
 
-/**
- * Canonical form of a host name: lower case, no trailing dot, punycode. Returns the input string
- * itself when it is already canonical (the common case allocates nothing); undefined when empty
- * or not a valid name.
- */
-export function normalizeDomain(name: string): string | undefined {
-  let s = name;
-  let len = s.length;
-  if (len > 0 && s.charCodeAt(len - 1) === 46) {
-    s = s.slice(0, len - 1);
-    len--;
-  }
-  if (len === 0) return undefined;
-  let upper = false;
-  for (let i = 0; i < len; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 127) {
-      const a = domainToASCII(s);
-      return a === '' ? undefined : a;
-    }
-    if (c >= 65 && c <= 90) upper = true;
-  }
-  return upper ? s.toLowerCase() : s;
-}
 
 export interface DomainMatcher {
   /** Normalised exact names. */

@@ -16,7 +16,8 @@ import {
   parseV4,
   parseV6,
   v6ToBigInt,
-} from './ip-parse.js';
+} from '../../core/ip.js';
+export { normalizeIp } from '../../core/ip.js';
 
 export interface IpMatcher {
   matches(ip: string): boolean;
@@ -31,15 +32,6 @@ export interface ParsedIpMatcher extends IpMatcher {
 const MAPPED_LO = 0xffff_0000_0000n;
 const MAPPED_HI = 0xffff_ffff_ffffn;
 const scratch = new Uint16Array(8);
-
-/** Plain form of an address: `::ffff:1.2.3.4` -> `1.2.3.4`, IPv6 lower-cased, zone id dropped. */
-export function normalizeIp(ip: string): string {
-  const v4 = parseIp(ip, scratch);
-  if (v4 >= 0) return ip.indexOf(':') >= 0 ? formatV4(v4) : ip;
-  const zone = ip.indexOf('%');
-  const base = zone >= 0 ? ip.slice(0, zone) : ip;
-  return base.toLowerCase();
-}
 
 class CompiledIpMatcher implements ParsedIpMatcher {
   constructor(

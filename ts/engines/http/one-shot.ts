@@ -1,0 +1,58 @@
+/**
+ * One request, one answer: read a single request head (bounded in size and time), answer it
+ * with a complete response and close. Serves the HTTP socket handlers and the ACME challenge.
+ */
+import type * as net from 'node:net';
+import { readUntilDecided } from '../../connection/read-until.js';
+import { sniffHttpRequest, hostWithoutPort, MAX_HTTP_HEAD_BYTES, type HttpSniffResult } from '../../protocol/http-head.js';
+import type { IRouteContext } from '../../types.js';
+import { formatResponse } from './responses.js';
+
+type HttpHead = Extract<HttpSniffResult, { kind: 'ok' }>;
+
+const HEAD_TIMEOUT_MS = 10_000;
+
+/** Write a complete HTTP/1.1 response with `Connection: close` and end the socket. */
+export function writeHttpResponse(socket: net.Socket, status: number, headers: Record<string, string>, body = ''): void {
+  if (socket.destroyed) return;
+  socket.end(formatResponse(status, headers, body));
+}
+
+/** Read one request head, then call `answer` (or answer 400/408/431 itself). */
+export function withRequestHead(socket: net.Socket, answer: (head: HttpHead) => void): void {
+  socket.on('error', () => socket.destroy());
+  readUntilDecided(socket, undefined, sniffHttpRequest, { timeoutMs: HEAD_TIMEOUT_MS, maxBytes: MAX_HTTP_HEAD_BYTES + 1 }, (failure, result) => {
+    if (failure === 'closed') return void socket.destroy();
+    if (failure === 'timeout') return writeHttpResponse(socket, 408, {});
+    if (failure === 'too_large' || (result?.kind === 'invalid' && /exceeds/.test(result.reason))) return writeHttpResponse(socket, 431, {});
+    if (!result || result.kind !== 'ok') return writeHttpResponse(socket, 400, {});
+    answer(result);
+  });
+}
+
+export interface LocationParts {
+  domain: string | undefined;
+  path: string;
+  query: string;
+  port: number;
+}
+
+/** Split a request head into the parts a location template uses. */
+export function locationParts(head: Pick<HttpHead, 'host' | 'path'>, ctx: Pick<IRouteContext, 'domain' | 'port'>): LocationParts {
+  const target = head.path;
+  const q = target.indexOf('?');
+  return {
+    domain: head.host !== undefined ? hostWithoutPort(head.host) : ctx.domain,
+    path: q < 0 ? target : target.slice(0, q),
+    query: q < 0 ? '' : target.slice(q),
+    port: ctx.port,
+  };
+}
+
+/** `{domain}`, `{path}`, `{query}` (`?...` or empty), `{port}`; undefined when a domain is needed but unknown. */
+export function renderLocation(template: string, p: LocationParts): string | undefined {
+  if (p.domain === undefined && template.includes('{domain}')) return undefined;
+  return template.replace(/\{(domain|path|query|port)\}/g, (_, k: string) =>
+    k === 'domain' ? (p.domain ?? '') : k === 'path' ? p.path : k === 'query' ? p.query : String(p.port),
+  );
+}

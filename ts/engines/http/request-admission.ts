@@ -1,0 +1,176 @@
+/**
+ * What to do with one parsed request head: route it (Host, path, headers), apply the
+ * route's guards (IP lists and connection limits, Basic auth, rate limit, WebSocket switch),
+ * resolve its target, and build the head the backend will get. Either a plan for the
+ * exchange or a local answer; sockets are not touched here.
+ */
+import type { ConnectionRecord } from '../../connection/connection-record.js';
+import { hostWithoutPort, type HttpSniffResult } from '../../protocol/http-head.js';
+import type { CompiledRoute } from '../../routing/index.js';
+import type { IRouteContext } from '../../types.js';
+import { routeRuntime, type RouteRuntime } from '../route-runtime.js';
+import { requestFraming, type Framing } from '../../protocol/http-framing.js';
+import { buildRequestHead, connectionTokens, headerRecord, headerValue } from './headers.js';
+import type { TemplateVars } from './templates.js';
+import type { HttpDeps } from './http-deps.js';
+
+type RequestHead = Extract<HttpSniffResult, { kind: 'ok' }>;
+
+export interface RequestPlan {
+  method: string;
+  route: CompiledRoute;
+  rt: RouteRuntime;
+  /** Template variables, when the route has header rules. */
+  vars: TemplateVars | undefined;
+  /** The head for the backend. */
+  head: string;
+  framing: Framing;
+  clientClose: boolean;
+  clientHttp10: boolean;
+  isUpgrade: boolean;
+  hosts: string[];
+  port: number;
+}
+
+export interface LocalAnswer {
+  status: number;
+  headers?: Record<string, string>;
+}
+
+/** The request matched a socket-handler route (e.g. an HTTP -> HTTPS redirect): the connection is handed over. */
+export interface Handoff {
+  handoff: CompiledRoute;
+  ctx: IRouteContext;
+}
+
+export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: boolean, deps: HttpDeps): RequestPlan | LocalAnswer | Handoff {
+  const framing = requestFraming(r.headers);
+  if (framing.kind === 'error') {
+    deps.protocolError(record, 'http_framing');
+    return { status: 400 };
+  }
+  const domain = r.host !== undefined ? hostWithoutPort(r.host) : undefined;
+  const q = r.path.indexOf('?');
+  const path = q < 0 ? r.path : r.path.slice(0, q);
+  const table = deps.table();
+  // The lower-cased header record is built only when something reads it.
+  let headerCache: Record<string, string> | undefined;
+  const headers = (): Record<string, string> => (headerCache ??= headerRecord(r.headers));
+  const match = table.match({
+    port: record.localPort,
+    clientIp: record.clientIp,
+    domain,
+    path,
+    headers: table.portHasHeaderRoutes(record.localPort) ? headers() : undefined,
+    phase: 'request',
+  });
+  if (!match) {
+    deps.routeMiss(record, domain);
+    return { status: 404 };
+  }
+  const route = match.route;
+  const refusal = deps.cm.admitRoute(record, route);
+  if (refusal) {
+    deps.cm.reportRefusal(record, refusal, route.name);
+    return { status: refusal === 'route_max_connections' ? 429 : 403 };
+  }
+  const rt = routeRuntime(route);
+  if (rt.basicAuth && !rt.basicAuth.check(headerValue(r.headers, 'authorization'))) {
+    deps.cm.reportRefusal(record, 'auth_failed', route.name);
+    return { status: 401, headers: { 'WWW-Authenticate': rt.basicAuth.challenge } };
+  }
+  const now = deps.clock.now();
+  if (rt.rateLimiter) {
+    const key = rt.rateLimiter.keyFor(record.clientIp, path, (n) => headers()[n]);
+    if (!rt.rateLimiter.allow(key, now)) {
+      deps.cm.reportRefusal(record, 'request_rate_limit', route.name);
+      return { status: 429, headers: { 'Retry-After': String(rt.rateLimiter.retryAfter(key, now)) } };
+    }
+  }
+  const tokens = connectionTokens(r.headers);
+  const isUpgrade = tokens.upgrade && /^websocket$/i.test(headerValue(r.headers, 'upgrade') ?? '');
+  if (isUpgrade && route.config.action.websocket?.enabled === false) return { status: 403 };
+  const query = q < 0 ? '' : r.path.slice(q + 1);
+  // The route context is built only for user code (target functions, socket handlers).
+  const ctx = (): IRouteContext => ({
+    connectionId: record.idText,
+    port: record.localPort,
+    domain,
+    clientIp: record.clientIp,
+    clientPort: record.clientPort,
+    serverIp: record.destIp,
+    isTls,
+    tlsVersion: record.facts?.tlsVersion,
+    routeName: route.name,
+    routeIndex: route.index,
+    timestamp: now,
+    path,
+    query,
+    method: r.method,
+    url: r.target,
+    headers: headers(),
+    params: match.params ?? {},
+  });
+  if (route.config.action.type === 'socket-handler') {
+    deps.requestServed(route.name, record.clientIp);
+    return { handoff: route, ctx: ctx() };
+  }
+  let hosts: string[];
+  let port: number;
+  try {
+    hosts = rt.selector.hosts(ctx, record.clientIp, now);
+    port = rt.selector.port(ctx, record.localPort);
+  } catch (err) {
+    deps.logger.warn({ conn: record.idText, err }, 'target function threw');
+    return { status: 502 };
+  }
+  if (hosts.length === 0 || !Number.isInteger(port) || port < 1 || port > 65535) return { status: 502 };
+  deps.requestServed(route.name, record.clientIp);
+  const proto = isTls ? 'https' : 'http';
+  const incomingXff = headerValue(r.headers, 'x-forwarded-for');
+  const trustedPeer = incomingXff !== undefined && deps.proxyIPs?.matches(record.clientIp) === true;
+  const vars: TemplateVars | undefined =
+    rt.requestHeaders || rt.responseHeaders
+      ? {
+          clientIp: record.clientIp,
+          clientPort: record.clientPort,
+          domain: domain ?? '',
+          host: r.host ?? '',
+          path,
+          query,
+          url: r.target,
+          method: r.method,
+          port: record.localPort,
+          routeName: route.name,
+          connectionId: record.idText,
+          protocol: proto,
+          timestamp: now,
+        }
+      : undefined;
+  // Origin-form to the backend (an absolute-form target loses its authority, already used for routing).
+  const target = rt.pathRewrite ? rt.pathRewrite.render(path, match.remainder, match.params) + (q < 0 ? '' : r.path.slice(q)) : r.path;
+  const head = buildRequestHead(
+    r.method,
+    target,
+    r.headers,
+    tokens,
+    { xff: trustedPeer ? `${incomingXff}, ${record.clientIp}` : record.clientIp, proto, host: headerValue(r.headers, 'host'), port: record.destPort },
+    rt.requestHeaders,
+    vars,
+    isUpgrade,
+  );
+  const clientHttp10 = r.httpVersion === '1.0';
+  return {
+    method: r.method,
+    route,
+    rt,
+    vars,
+    head,
+    framing,
+    clientClose: tokens.close || (clientHttp10 && !tokens.keepAlive),
+    clientHttp10,
+    isUpgrade,
+    hosts,
+    port,
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * Per-route request guards at the HTTP level: Basic authentication and request rate limits.
+ * Rate-limit windows live in one map per route, pruned on the shared ticker.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { IRouteSecurity } from '../../types.js';
+
+export class BasicAuth {
+  private readonly digests: Buffer[];
+  readonly challenge: string;
+
+  constructor(cfg: NonNullable<IRouteSecurity['basicAuth']>) {
+    this.digests = cfg.users.map((u) => sha(`${u.username}:${u.password}`));
+    this.challenge = `Basic realm="${(cfg.realm ?? 'Restricted').replace(/["\r\n]/g, '')}", charset="UTF-8"`;
+  }
+
+  /** True when `authorization` carries valid credentials. Constant time per user. */
+  check(authorization: string | undefined): boolean {
+    if (!authorization) return false;
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
+    if (!m) return false;
+    const d = sha(Buffer.from(m[1]!, 'base64').toString('utf8'));
+    let ok = false;
+    for (const u of this.digests) if (timingSafeEqual(u, d)) ok = true;
+    return ok;
+  }
+}
+
+function sha(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** A fixed-window counter per key (`windowSeconds` long), like most proxies' simple limiters. */
+export class RateLimiter {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly windowMs: number;
+
+  constructor(private readonly cfg: NonNullable<IRouteSecurity['rateLimit']>) {
+    this.windowMs = cfg.windowSeconds * 1000;
+  }
+
+  keyFor(clientIp: string, path: string, header: (name: string) => string | undefined): string {
+    switch (this.cfg.keyBy) {
+      case 'path':
+        return path;
+      case 'header':
+        return header((this.cfg.headerName ?? '').toLowerCase()) ?? '';
+      default:
+        return clientIp;
+    }
+  }
+
+  /** Count one request; false when over the limit. */
+  allow(key: string, now: number): boolean {
+    if (this.windows.size >= 10_000) this.prune(now);
+    let w = this.windows.get(key);
+    if (!w || now - w.start >= this.windowMs) {
+      w = { start: now, count: 0 };
+      this.windows.set(key, w);
+    }
+    w.count++;
+    return w.count <= this.cfg.maxRequests;
+  }
+
+  /** Seconds until the key's window resets (for Retry-After). */
+  retryAfter(key: string, now: number): number {
+    const w = this.windows.get(key);
+    return w ? Math.max(1, Math.ceil((w.start + this.windowMs - now) / 1000)) : 1;
+  }
+
+  prune(now: number): void {
+    for (const [k, w] of this.windows) if (now - w.start >= this.windowMs) this.windows.delete(k);
+  }
+
+  get size(): number {
+    return this.windows.size;
+  }
+}

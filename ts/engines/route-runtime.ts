@@ -1,0 +1,38 @@
+/**
+ * Per-route runtime state built once per compiled route and shared by the L4 and HTTP paths:
+ * the target selector (load balancing state), compiled header rules, auth and rate limiter.
+ * Keyed weakly by the compiled route, so a replaced route table takes its state with it.
+ */
+import type { CompiledRoute } from '../routing/index.js';
+import { TargetSelector } from '../forwarding/target-selector.js';
+import { compileHeaderRules, type HeaderRules } from './http/headers.js';
+import { BasicAuth, RateLimiter } from './http/request-guards.js';
+import { compilePathRewrite, type PathRewrite } from './http/path-rewrite.js';
+
+export interface RouteRuntime {
+  readonly selector: TargetSelector;
+  readonly requestHeaders: HeaderRules | undefined;
+  readonly responseHeaders: HeaderRules | undefined;
+  readonly basicAuth: BasicAuth | undefined;
+  readonly rateLimiter: RateLimiter | undefined;
+  readonly pathRewrite: PathRewrite | undefined;
+}
+
+const cache = new WeakMap<CompiledRoute, RouteRuntime>();
+
+export function routeRuntime(route: CompiledRoute): RouteRuntime {
+  let rt = cache.get(route);
+  if (!rt) {
+    const { action, security } = route.config;
+    rt = {
+      selector: new TargetSelector(action),
+      requestHeaders: compileHeaderRules(action.headers?.request),
+      responseHeaders: compileHeaderRules(action.headers?.response),
+      basicAuth: security?.basicAuth ? new BasicAuth(security.basicAuth) : undefined,
+      rateLimiter: security?.rateLimit ? new RateLimiter(security.rateLimit) : undefined,
+      pathRewrite: action.target?.path !== undefined ? compilePathRewrite(action.target.path) : undefined,
+    };
+    cache.set(route, rt);
+  }
+  return rt;
+}
