@@ -208,8 +208,7 @@ async function hookCost(): Promise<string[]> {
       mc.connectionRouted(c, 'bench');
       mc.requestServed('bench', c.clientIp);
       mc.connectionClosed(c);
-      mc.connectionTerminated('client', 'closed');
-      mc.connectionTerminated('backend', 'closed');
+      mc.connectionEnded('client', 'closed');
     }
   };
   perConn(0, 20_000); // warm-up

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from './core/clock.js';
+import { DeadlineService } from './core/deadlines.js';
 import { raiseMallocThresholds } from './core/node-internals.js';
 import { SmartProxyError } from './core/errors.js';
 import { createDefaultLogger } from './core/logger.js';
@@ -12,10 +13,10 @@ import { MetricsCollector } from './metrics/metrics-collector.js';
 import { startPrometheusServer } from './metrics/prometheus-server.js';
 import { RouteManager, compileIpMatcher, type RouteTable } from './routing/index.js';
 import type { ILogger, IMetrics, IRouteConfig, ISmartProxyOptions } from './types.js';
-import type { ConnectionRecord } from './connection/connection-record.js';
 import { UpstreamPool } from './engines/http/upstream-pool.js';
 import { CertStore, type ICertificateStatus } from './tls/cert-store.js';
 import { createAcme, withChallengeRoute, type Acme } from './acme/index.js';
+import { createEventSink, type ISmartProxyEvents } from './api/events.js';
 
 /** Test and embedding hooks that are not part of the options contract. */
 export interface SmartProxyInternals {
@@ -24,14 +25,16 @@ export interface SmartProxyInternals {
 }
 
 /**
- * The facade: options -> components -> start / stop / updateRoutes. Holds no socket logic
- * itself: listeners, the dispatcher, the connection manager and the metrics do the work.
+ * The composition root: validated, frozen options -> components -> start / stop / updateRoutes.
+ * Holds no socket logic: listeners, the dispatcher and engines, the connection manager and the
+ * metrics do the work. Lifecycle calls run one at a time, in call order.
  */
 export class SmartProxy extends EventEmitter {
   private readonly opts: ResolvedOptions;
   private readonly logger: ILogger;
   private readonly clock: Clock;
   private readonly ticker: Ticker;
+  private readonly deadlines: DeadlineService;
   private readonly routes: RouteManager;
   private readonly metrics: MetricsCollector;
   private readonly cm: ConnectionManager;
@@ -42,112 +45,56 @@ export class SmartProxy extends EventEmitter {
   /** ACME certificates and the internal challenge route, when `acme` is configured. */
   private readonly acme: Acme | undefined;
   private prometheus: { close(): Promise<void> } | undefined;
-  private state: 'idle' | 'starting' | 'running' | 'stopping' = 'idle';
+  private state: 'idle' | 'running' = 'idle';
+  /** start/stop/updateRoutes/add-/removeListeningPort, serialised. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: ISmartProxyOptions, internals: SmartProxyInternals = {}) {
     super();
-    this.opts = resolveOptions(options);
-    this.logger = this.opts.logger ?? createDefaultLogger();
-    this.clock = internals.clock ?? systemClock;
-    this.ticker = internals.ticker ?? new Ticker(this.clock, { onError: (err) => this.logger.error({ err }, 'periodic task failed') });
-    if (this.opts.acme !== undefined) {
-      const onUpdate = (key: string, outcome: Parameters<CertStore['acmeUpdated']>[1]): void => this.certStore.acmeUpdated(key, outcome);
-      this.acme = createAcme({ options: this.opts.acme, logger: this.logger, clock: this.clock, ticker: this.ticker, onUpdate });
+    const opts = (this.opts = resolveOptions(options));
+    const logger = (this.logger = opts.logger ?? createDefaultLogger());
+    const clock = (this.clock = internals.clock ?? systemClock);
+    const onError = (err: unknown): void => logger.error({ err }, 'timer task failed');
+    const ticker = (this.ticker = internals.ticker ?? new Ticker(clock, { onError }));
+    this.deadlines = new DeadlineService(clock, ticker, onError);
+    if (opts.acme !== undefined) {
+      const onUpdate: Parameters<typeof createAcme>[0]['onUpdate'] = (key, outcome) => this.certStore.acmeUpdated(key, outcome);
+      this.acme = createAcme({ options: opts.acme, logger, clock, ticker, onUpdate });
     }
     this.routes = new RouteManager(this.withInternalRoutes(options.routes), this.compileOptions());
-    const proxyIPs = this.opts.proxyIPs.length > 0 ? compileIpMatcher(this.opts.proxyIPs, 'options.proxyIPs') : undefined;
-    const m = this.opts.metrics;
-    this.metrics = new MetricsCollector({
-      clock: this.clock,
-      ticker: this.ticker,
-      enabled: m.enabled,
-      sampleIntervalMs: m.sampleIntervalMs,
-      retentionSeconds: m.retentionSeconds,
-      maxTrackedIPs: m.maxTrackedIPs,
+    const m = opts.metrics;
+    const metrics = (this.metrics = new MetricsCollector({ clock, ticker, ...m }));
+    const events = createEventSink({
+      emitter: this,
+      clock,
+      logger,
+      refused: (what) => metrics.connectionRefused(what),
+      requestServed: (route, ip) => metrics.requestServed(route, ip),
     });
-    this.cm = new ConnectionManager({
-      options: this.opts,
-      clock: this.clock,
-      ticker: this.ticker,
-      metrics: this.metrics,
-      logger: this.logger,
-      onBlocked: (info) => this.emitSafe('security:blocked', info),
-      onClosed: (r) =>
-        this.emitSafe('connection:close', () => ({
-          connectionId: r.idText,
-          clientIp: r.clientIp,
-          port: r.localPort,
-          route: r.routeName,
-          bytesIn: r.bytesIn(),
-          bytesOut: r.bytesOut(),
-          durationMs: this.clock.now() - r.startTime,
-          clientReason: r.clientTermination,
-          backendReason: r.backendTermination,
-        })),
-    });
-    this.pool = new UpstreamPool({
-      clock: this.clock,
-      ticker: this.ticker,
-      connectTimeoutMs: this.opts.connectionTimeout,
-      responseTimeoutMs: this.opts.socketTimeout,
-      keepAlive: this.opts.keepAlive,
-      keepAliveInitialDelay: this.opts.keepAliveInitialDelay,
-    });
-    this.certStore = new CertStore({
-      logger: this.logger,
-      certProvisionFunction: this.opts.certProvisionFunction,
-      acme: this.acme?.service,
-      onEvent: (event, info) => this.emitSafe(event, info),
-    });
-    const protocolError = (r: ConnectionRecord, what: string): void => {
-      this.metrics.connectionRefused(what);
-      this.logger.debug({ conn: r.idText, clientIp: r.clientIp, what }, 'connection closed: protocol error');
-      this.emitSafe('connection:error', { connectionId: r.idText, clientIp: r.clientIp, port: r.localPort, reason: what });
-    };
-    const routeMiss = (info: { clientIp: string; port: number; domain: string | undefined; connectionId: string }): void => this.emitSafe('route:miss', info);
-    const requestServed = (route: string, ip: string): void => this.metrics.requestServed(route, ip);
+    this.cm = new ConnectionManager({ options: opts, clock, ticker, deadlines: this.deadlines, metrics, logger, onBlocked: events.blocked, onClosed: events.closed });
+    this.pool = new UpstreamPool({ clock, ticker, keepAlive: opts.keepAlive, keepAliveInitialDelay: opts.keepAliveInitialDelay });
+    this.certStore = new CertStore({ logger, certProvisionFunction: opts.certProvisionFunction, acme: this.acme?.service, onEvent: (e, info) => events.emit(e, info) });
     const dispatcher = new Dispatcher({
-      options: this.opts,
+      options: opts,
+      clock,
+      ticker,
+      logger,
       cm: this.cm,
-      clock: this.clock,
-      logger: this.logger,
       table: () => this.routes.table,
-      proxyIPs,
-      requestServed,
+      proxyIPs: opts.proxyIPs.length > 0 ? compileIpMatcher(opts.proxyIPs, 'proxyIPs') : undefined,
       certStore: this.certStore,
-      http: {
-        options: this.opts,
-        cm: this.cm,
-        clock: this.clock,
-        ticker: this.ticker,
-        logger: this.logger,
-        pool: this.pool,
-        proxyIPs,
-        table: () => this.routes.table,
-        requestServed,
-        routeMiss: (r, domain) => routeMiss({ clientIp: r.clientIp, port: r.localPort, domain, connectionId: r.idText }),
-        protocolError,
-      },
-      events: {
-        routeMiss,
-        opened: (r) =>
-          this.emitSafe('connection:open', () => ({
-            connectionId: r.idText,
-            clientIp: r.clientIp,
-            clientPort: r.clientPort,
-            port: r.localPort,
-            route: r.routeName,
-            sni: r.facts?.sni,
-          })),
-        protocolError,
-      },
+      pool: this.pool,
+      events: events.proxy,
     });
-    this.ports = new PortManager(
-      this.opts.listenAddress,
-      { keepAlive: this.opts.keepAlive, keepAliveInitialDelay: this.opts.keepAliveInitialDelay },
-      dispatcher,
-      (err, port) => this.logger.error({ err, port }, 'listener error'),
-    );
+    const socketOptions = { keepAlive: opts.keepAlive, keepAliveInitialDelay: opts.keepAliveInitialDelay };
+    this.ports = new PortManager(opts.listenAddress, socketOptions, opts.nodeInternals, dispatcher, (err, port) => logger.error({ err, port }, 'listener error'));
+  }
+
+  /** Typed for the proxy's own events (ISmartProxyEvents); any other name as on an EventEmitter. */
+  override on<K extends keyof ISmartProxyEvents>(event: K, listener: (payload: ISmartProxyEvents[K]) => void): this;
+  override on(event: string | symbol, listener: (...args: never[]) => void): this;
+  override on(event: string | symbol, listener: (...args: never[]) => void): this {
+    return super.on(event, listener as (...args: unknown[]) => void);
   }
 
   private compileOptions(): { defaults: ResolvedOptions['defaults']; hasCertificateProvider: boolean; logger: ILogger } {
@@ -156,19 +103,6 @@ export class SmartProxy extends EventEmitter {
       hasCertificateProvider: this.opts.acme !== undefined || this.opts.certProvisionFunction !== undefined,
       logger: this.logger,
     };
-  }
-
-  /**
-   * Listeners never throw into the proxy: an 'error'-less emitter must not crash the host.
-   * A payload given as a function is built only when someone listens.
-   */
-  private emitSafe(event: string, payload: unknown): void {
-    if (this.listenerCount(event) === 0) return;
-    try {
-      this.emit(event, typeof payload === 'function' ? (payload as () => unknown)() : payload);
-    } catch (err) {
-      this.logger.error({ err, event }, 'event listener threw');
-    }
   }
 
   /** The user's routes plus the ACME challenge route (appended: user routes keep their indexes) while any needs it. */
@@ -180,70 +114,86 @@ export class SmartProxy extends EventEmitter {
     return new Set([...table.ports, ...this.extraPorts]);
   }
 
-  async start(): Promise<void> {
-    if (this.state !== 'idle') throw new SmartProxyError('SPX_ERR_ALREADY_STARTED', `start() called while ${this.state}`);
-    this.state = 'starting';
-    try {
-      await this.certStore.prepare(this.routes.table);
-      this.cm.start();
-      this.metrics.start();
-      await this.ports.add(this.wantedPorts(this.routes.table));
-      const prom = this.opts.metrics.prometheus;
-      if (prom && this.opts.metrics.enabled) this.prometheus = await startPrometheusServer(this.metrics, prom);
-      // ACME orders run in the background from here (the challenge port listens): start() never waits for a CA
-      this.acme?.service.start();
-    } catch (err) {
-      await this.ports.closeAll();
-      this.cm.stop();
-      this.metrics.stop();
-      this.state = 'idle';
-      throw err;
-    }
-    this.state = 'running';
-    raiseMallocThresholds();
-    this.logger.info({ ports: this.ports.ports() }, 'SmartProxy started');
+  /** Run lifecycle calls one at a time, in the order they were made. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
-  /** Stop accepting at once, wait up to gracefulShutdownTimeout for open connections, then destroy the rest. */
-  async stop(): Promise<void> {
-    if (this.state === 'idle' || this.state === 'stopping') return;
-    this.state = 'stopping';
-    await this.ports.closeAll();
-    await this.acme?.service.stop();
-    await this.prometheus?.close();
-    this.prometheus = undefined;
-    await this.cm.drain(this.opts.gracefulShutdownTimeout);
-    this.pool.closeAll();
-    this.cm.stop();
-    this.metrics.stop();
-    this.ticker.stop();
-    this.cm.resume();
-    this.state = 'idle';
-    this.logger.info('SmartProxy stopped');
+  start(): Promise<void> {
+    return this.serial(async () => {
+      if (this.state !== 'idle') throw new SmartProxyError('SPX_ERR_ALREADY_STARTED', 'start() called while running');
+      try {
+        await this.certStore.prepare(this.routes.table);
+        this.cm.start();
+        this.metrics.start();
+        await this.ports.add(this.wantedPorts(this.routes.table));
+        const prom = this.opts.metrics.prometheus;
+        if (prom && this.opts.metrics.enabled) this.prometheus = await startPrometheusServer(this.metrics, prom);
+        // ACME orders run in the background from here (the challenge port listens): start() never waits for a CA
+        this.acme?.service.start();
+      } catch (err) {
+        await this.ports.closeAll();
+        this.cm.stop();
+        this.metrics.stop();
+        throw err;
+      }
+      this.state = 'running';
+      if (this.opts.nodeInternals.raiseMallocThresholds) raiseMallocThresholds();
+      this.logger.info({ ports: this.ports.ports() }, 'SmartProxy started');
+    });
+  }
+
+  /** Stop accepting at once, wait up to gracefulShutdownTimeout for open connections, then close the rest. */
+  stop(): Promise<void> {
+    return this.serial(async () => {
+      if (this.state === 'idle') return;
+      await this.ports.closeAll();
+      await this.acme?.service.stop();
+      await this.prometheus?.close();
+      this.prometheus = undefined;
+      await this.cm.drain(this.opts.gracefulShutdownTimeout);
+      this.pool.closeAll();
+      this.cm.stop();
+      this.metrics.stop();
+      this.deadlines.clear();
+      this.ticker.stop();
+      this.cm.resume();
+      this.state = 'idle';
+      this.logger.info('SmartProxy stopped');
+    });
   }
 
   /** Compile the whole new table first; only then swap it in and reconcile the listeners. */
-  async updateRoutes(routes: IRouteConfig[]): Promise<void> {
-    const next = this.routes.compile(this.withInternalRoutes(routes));
-    if (this.state === 'running') {
-      await this.certStore.prepare(next);
-      await this.ports.add(this.wantedPorts(next));
-    }
-    this.routes.swap(next);
-    if (this.state === 'running') {
-      await this.ports.reconcile(this.wantedPorts(next));
-      this.acme?.service.kick();
-    }
+  updateRoutes(routes: IRouteConfig[]): Promise<void> {
+    return this.serial(async () => {
+      const next = this.routes.compile(this.withInternalRoutes(routes));
+      const running = this.state === 'running';
+      if (running) {
+        await this.certStore.prepare(next);
+        await this.ports.add(this.wantedPorts(next));
+      }
+      this.routes.swap(next);
+      if (running) {
+        await this.ports.reconcile(this.wantedPorts(next));
+        this.acme?.service.kick();
+      }
+    });
   }
 
-  async addListeningPort(port: number): Promise<void> {
-    this.extraPorts.add(port);
-    if (this.state === 'running') await this.ports.add([port]);
+  addListeningPort(port: number): Promise<void> {
+    return this.serial(async () => {
+      this.extraPorts.add(port);
+      if (this.state === 'running') await this.ports.add([port]);
+    });
   }
 
-  async removeListeningPort(port: number): Promise<void> {
-    this.extraPorts.delete(port);
-    await this.ports.remove(port);
+  removeListeningPort(port: number): Promise<void> {
+    return this.serial(async () => {
+      this.extraPorts.delete(port);
+      await this.ports.remove(port);
+    });
   }
 
   getListeningPorts(): number[] {
@@ -251,6 +201,11 @@ export class SmartProxy extends EventEmitter {
   }
 
   getStats(): IMetrics {
+    return this.metrics.getStats();
+  }
+
+  /** The 19.x name of getStats(): the same live object. */
+  getMetrics(): IMetrics {
     return this.metrics.getStats();
   }
 
@@ -269,12 +224,14 @@ export class SmartProxy extends EventEmitter {
   }
 
   /** Internal bookkeeping sizes, for diagnostics and leak tests. */
-  getDiagnostics(): { connectionRecords: number; trackedIps: number; metricsTrackedIps: number; tickerTasks: number } {
+  getDiagnostics(): { connectionRecords: number; trackedIps: number; metricsTrackedIps: number; tickerTasks: number; deadlines: number; idleUpstreamSockets: number } {
     return {
       connectionRecords: this.cm.size,
       trackedIps: this.cm.trackedIps,
       metricsTrackedIps: this.metrics.trackedIpCount(),
       tickerTasks: this.ticker.size,
+      deadlines: this.deadlines.size,
+      idleUpstreamSockets: this.pool.idleCount,
     };
   }
 }

@@ -193,7 +193,12 @@ test('renewal: inside renewThresholdDays the renewal check orders a new certific
   const ticker = new Ticker(clock, { manual: true });
   // due 30 minutes after issuance; checked every hour of the injected clock
   const renewThresholdDays = (pebble.validitySeconds - 1800) / 86_400;
-  const proxy = newProxy(t, { acme: acmeOptions(pebble, tempStore(t), { renewThresholdDays, renewCheckIntervalHours: 1 }), routes: [terminateRoute(httpsPort, backendPort)] }, { clock, ticker });
+  // socketTimeout above the hour the injected clock moves: the open connection stays idle that long
+  const proxy = newProxy(
+    t,
+    { acme: acmeOptions(pebble, tempStore(t), { renewThresholdDays, renewCheckIntervalHours: 1 }), routes: [terminateRoute(httpsPort, backendPort)], socketTimeout: 4 * 3_600_000 },
+    { clock, ticker },
+  );
   const issued = nextEvent(proxy, 'certificate:issued', pebble);
   await proxy.start();
   await issued;
@@ -205,6 +210,20 @@ test('renewal: inside renewThresholdDays the renewal check orders a new certific
   open.on('error', () => {});
   t.after(() => open.destroy());
   await once(open, 'secureConnect');
+  // One request first: the proxy has then finished its side of the handshake (TLS 1.3 completes
+  // there after the client's secureConnect) before the injected clock jumps an hour.
+  open.write(`GET /first HTTP/1.1\r\nHost: ${DOMAIN}\r\n\r\n`);
+  await new Promise<void>((resolve) => {
+    let got = '';
+    const onData = (c: Buffer): void => {
+      got += c.toString('latin1');
+      if (/\r\n\r\n/.test(got)) {
+        open.off('data', onData);
+        resolve();
+      }
+    };
+    open.on('data', onData);
+  });
 
   clock.advance(30 * 60_000);
   ticker.runDue(); // nothing due yet: the check runs hourly

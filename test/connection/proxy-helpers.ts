@@ -18,7 +18,8 @@ export interface FakeTime {
 }
 
 export function fakeTime(defaultStepMs = 1000): FakeTime {
-  const clock = new ManualClock(Date.now());
+  // A whole second: deadlines (10 ms buckets, rounded up) then fall on the steps exactly.
+  const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000);
   const ticker = new Ticker(clock, { manual: true });
   return {
     clock,
@@ -44,8 +45,8 @@ export interface CloseEvent {
   connectionId: string;
   clientIp: string;
   route: string | undefined;
-  clientReason: string | undefined;
-  backendReason: string | undefined;
+  reason: string;
+  side: 'client' | 'backend' | 'proxy';
   durationMs: number;
 }
 
@@ -107,6 +108,15 @@ export async function terminations(proxy: SmartProxy): Promise<Record<string, nu
   const out: Record<string, number> = {};
   const re = /^smartproxy_connection_terminations_total\{side="(\w+)",reason="(\w+)"\} (\d+)/gm;
   for (const m of text.matchAll(re)) out[`${m[1]}:${m[2]}`] = Number(m[3]);
+  return out;
+}
+
+/** `smartproxy_connections_closed_total` by reason, from the Prometheus exposition. */
+export async function closesByReason(proxy: SmartProxy): Promise<Record<string, number>> {
+  const text = await proxy.getPrometheusMetrics();
+  const out: Record<string, number> = {};
+  const re = /^smartproxy_connections_closed_total\{reason="(\w+)"\} (\d+)/gm;
+  for (const m of text.matchAll(re)) out[m[1]!] = Number(m[2]);
   return out;
 }
 

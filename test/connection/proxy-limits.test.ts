@@ -213,7 +213,7 @@ describe('route ipAllowList / ipBlockList with an IPv4-mapped client (listen on 
         const { route: _route, ...seen } = blocked.at(-1)!;
         assert.deepEqual(seen, { reason: c.refused, clientIp: '127.0.0.1', port }, c.name);
         assert.equal(backend.connections, before.backend, `${c.name}: never reached the backend`);
-        await waitFor(() => closes.at(-1)?.clientReason === 'blocked', 1000, { message: c.name });
+        await waitFor(() => closes.at(-1)?.reason === 'blocked', 1000, { message: c.name });
       } else {
         const s = await echoConnection(port, t);
         s.destroy();

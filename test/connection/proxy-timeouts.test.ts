@@ -1,6 +1,6 @@
 /**
  * Inactivity, lifetime and keep-alive treatments end to end: a real SmartProxy and real
- * sockets, with a ManualClock and a manual Ticker driving the periodic sweep.
+ * sockets, with a ManualClock and a manual Ticker driving the deadline service.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import { startTcpEchoServer } from '../helpers/backends.js';
 import type { SmartProxy } from '../../ts/smart-proxy.js';
 import type { ISmartProxyOptions } from '../../ts/types.js';
 import { MAX_TIMER_MS } from '../../ts/core/ticker.js';
+import { idleCheckStep } from '../../ts/connection/connection-record.js';
 import {
   fakeTime,
   forwardRoute,
@@ -19,6 +20,7 @@ import {
   closedWithin,
   settle,
   terminations,
+  closesByReason,
   type CloseEvent,
   type FakeTime,
 } from './proxy-helpers.js';
@@ -63,44 +65,39 @@ async function elapsedUntilClose(r: Rig, maxMs: number, busyEveryMs = 0): Promis
   return undefined;
 }
 
+/** An idle limit closes at the limit, at most one check step (limit / 12, >= 200 ms) and one test step (1 s) after it. */
+function assertNear(at: number | undefined, limit: number, what: string): void {
+  assert.ok(at !== undefined, `${what}: no close`);
+  assert.ok(at >= limit && at <= limit + idleCheckStep(limit) + 1000, `${what}: closed at ${at} ms, limit ${limit} ms`);
+}
+
 describe('inactivity', () => {
-  test('warned on the first check past the limit, closed on the next one if still idle', async (t) => {
-    const r = await rig(t, { inactivityTimeout: 10_000, keepAliveTreatment: 'standard' });
-    // First sweep (+1 s) sees the echo's bytes: last activity = +1 s. Warned at +11 s.
-    r.time.advance(11_000);
-    await settle();
-    assert.equal(r.closes.length, 0, 'warned, not closed');
-    assert.equal(r.socket.destroyed, false);
-    assert.equal(r.proxy.connectionCount, 1);
-    r.time.advance(1000);
+  test('an idle connection closes at the limit, not at a later sweep (the check interval is 60 s)', async (t) => {
+    const r = await rig(t, { inactivityTimeout: 10_000, keepAliveTreatment: 'standard', inactivityCheckInterval: 60_000 });
+    assertNear(await elapsedUntilClose(r, 30_000), 10_000, 'inactivity');
     await closedWithin(r.socket);
     assert.equal(r.closes.length, 1);
-    assert.equal(r.closes[0]!.clientReason, 'inactivity');
-    assert.equal(r.closes[0]!.backendReason, 'inactivity');
-    assert.equal(r.closes[0]!.durationMs, 12_000);
+    assert.equal(r.closes[0]!.reason, 'inactivity');
+    assert.equal(r.closes[0]!.side, 'proxy');
     const term = await terminations(r.proxy);
-    assert.equal(term['client:inactivity'], 1);
-    assert.equal(term['backend:inactivity'], 1);
+    assert.equal(term['proxy:inactivity'], 1);
+    assert.equal((await closesByReason(r.proxy)).inactivity, 1);
     assert.equal(r.proxy.getStats().connections.active(), 0);
     assert.equal(r.proxy.getDiagnostics().connectionRecords, 0);
   });
 
-  test('traffic between the warning and the next check resets the timer', async (t) => {
+  test('traffic moves the limit: closes a limit after the last traffic', async (t) => {
     const r = await rig(t, { inactivityTimeout: 10_000, keepAliveTreatment: 'standard' });
-    r.time.advance(11_000); // warned
-    await echo(r.socket); // traffic
-    r.time.advance(1000); // +12 s: the check sees traffic, last activity = +12 s, warning cleared
-    r.time.advance(10_000); // +22 s: 10 s idle again -> warned (not closed: the earlier warning was cleared)
+    r.time.advance(8000);
+    await echo(r.socket); // traffic at +8 s
+    r.time.advance(9000); // +17 s: 9 s idle
     await settle();
     assert.equal(r.closes.length, 0);
     assert.equal(r.socket.destroyed, false);
-    await echo(r.socket, 'still-here');
-    r.time.advance(1000); // traffic seen again
-    r.time.advance(10_000);
-    assert.equal(r.closes.length, 0);
-    r.time.advance(1000);
+    await echo(r.socket, 'still-here'); // traffic at +17 s
+    assertNear(await elapsedUntilClose(r, 30_000), 10_000, 'after traffic');
     await closedWithin(r.socket);
-    assert.equal(r.closes[0]!.clientReason, 'inactivity');
+    assert.equal(r.closes[0]!.reason, 'inactivity');
   });
 
   test('a connection kept busy is never closed for inactivity', async (t) => {
@@ -120,10 +117,10 @@ describe('maxConnectionLifetime', () => {
     assert.equal(r.closes.length, 0);
     r.time.advance(1000); // age 5 s
     await closedWithin(r.socket);
-    assert.equal(r.closes[0]!.clientReason, 'lifetime');
-    assert.equal(r.closes[0]!.backendReason, 'lifetime');
+    assert.equal(r.closes[0]!.reason, 'lifetime');
+    assert.equal(r.closes[0]!.side, 'proxy');
     const term = await terminations(r.proxy);
-    assert.equal(term['client:lifetime'], 1);
+    assert.equal(term['proxy:lifetime'], 1);
     assert.equal(r.proxy.getDiagnostics().connectionRecords, 0);
   });
 });
@@ -135,23 +132,23 @@ describe('keep-alive treatments', () => {
     keepAliveInactivityMultiplier: 3,
     extendedKeepAliveLifetime: 50_000,
   } as const;
-  // Idle: the first check (+1 s) sees the handshake echo; warn at +1 s + limit, close one check later.
-  const cases: Array<{ name: string; opts: Omit<ISmartProxyOptions, 'routes'>; busy: boolean; at: number; reason: string }> = [
-    { name: 'standard idle: inactivityTimeout', opts: { ...base, keepAliveTreatment: 'standard' }, busy: false, at: 12_000, reason: 'inactivity' },
-    { name: 'standard busy: maxConnectionLifetime', opts: { ...base, keepAliveTreatment: 'standard' }, busy: true, at: 100_000, reason: 'lifetime' },
-    { name: 'extended idle: inactivity x multiplier', opts: { ...base, keepAliveTreatment: 'extended' }, busy: false, at: 32_000, reason: 'inactivity' },
-    { name: 'extended busy: extendedKeepAliveLifetime', opts: { ...base, keepAliveTreatment: 'extended' }, busy: true, at: 50_000, reason: 'lifetime' },
-    { name: 'keepAlive:false + extended: standard limits', opts: { ...base, keepAliveTreatment: 'extended', keepAlive: false }, busy: false, at: 12_000, reason: 'inactivity' },
-    { name: 'keepAlive:false + extended busy: maxConnectionLifetime', opts: { ...base, keepAliveTreatment: 'extended', keepAlive: false }, busy: true, at: 100_000, reason: 'lifetime' },
-    { name: 'keepAlive:false + immortal: standard limits', opts: { ...base, keepAliveTreatment: 'immortal', keepAlive: false }, busy: false, at: 12_000, reason: 'inactivity' },
+  // `limit`: the idle limit (closes at it, within a check step) or the lifetime (exactly at it).
+  const cases: Array<{ name: string; opts: Omit<ISmartProxyOptions, 'routes'>; busy: boolean; limit: number; reason: string }> = [
+    { name: 'standard idle: inactivityTimeout', opts: { ...base, keepAliveTreatment: 'standard' }, busy: false, limit: 10_000, reason: 'inactivity' },
+    { name: 'standard busy: maxConnectionLifetime', opts: { ...base, keepAliveTreatment: 'standard' }, busy: true, limit: 100_000, reason: 'lifetime' },
+    { name: 'extended idle: inactivity x multiplier', opts: { ...base, keepAliveTreatment: 'extended' }, busy: false, limit: 30_000, reason: 'inactivity' },
+    { name: 'extended busy: extendedKeepAliveLifetime', opts: { ...base, keepAliveTreatment: 'extended' }, busy: true, limit: 50_000, reason: 'lifetime' },
+    { name: 'keepAlive:false + extended: standard limits', opts: { ...base, keepAliveTreatment: 'extended', keepAlive: false }, busy: false, limit: 10_000, reason: 'inactivity' },
+    { name: 'keepAlive:false + extended busy: maxConnectionLifetime', opts: { ...base, keepAliveTreatment: 'extended', keepAlive: false }, busy: true, limit: 100_000, reason: 'lifetime' },
+    { name: 'keepAlive:false + immortal: standard limits', opts: { ...base, keepAliveTreatment: 'immortal', keepAlive: false }, busy: false, limit: 10_000, reason: 'inactivity' },
   ];
   for (const c of cases) {
     test(c.name, async (t) => {
       const r = await rig(t, c.opts);
       const at = await elapsedUntilClose(r, 200_000, c.busy ? 4000 : 0);
-      assert.equal(at, c.at);
-      assert.equal(r.closes[0]!.clientReason, c.reason);
-      assert.equal(r.closes[0]!.backendReason, c.reason);
+      if (c.reason === 'lifetime') assert.equal(at, c.limit);
+      else assertNear(at, c.limit, c.name);
+      assert.equal(r.closes[0]!.reason, c.reason);
       await closedWithin(r.socket);
       assert.equal(r.proxy.getDiagnostics().connectionRecords, 0);
     });
@@ -172,7 +169,7 @@ describe('timer clamping', () => {
     const hour = 3_600_000;
     const r = await rig(
       t,
-      { inactivityTimeout: 2 ** 40, maxConnectionLifetime: 2 ** 40, keepAliveTreatment: 'standard', inactivityCheckInterval: hour },
+      { inactivityTimeout: 2 ** 40, maxConnectionLifetime: 2 ** 40, socketTimeout: 2 ** 40, keepAliveTreatment: 'standard', inactivityCheckInterval: hour },
       hour,
     );
     const lastCheckBefore = Math.floor(MAX_TIMER_MS / hour) * hour; // 596 h < 2^31-1 ms
@@ -181,7 +178,7 @@ describe('timer clamping', () => {
     assert.equal(r.closes.length, 0, 'still open just before 2^31-1 ms');
     r.time.advance(hour, hour); // 597 h >= 2^31-1 ms
     await closedWithin(r.socket);
-    assert.equal(r.closes[0]!.clientReason, 'lifetime');
+    assert.equal(r.closes[0]!.reason, 'lifetime');
   });
 
   test('huge timeouts on the real ticker neither fire at once nor warn (TimeoutOverflowWarning)', async (t) => {

@@ -17,6 +17,7 @@ import { startProxy, freePort, silentLogger } from '../integration/harness.js';
 import { startTcpEchoServer } from '../helpers/backends.js';
 import { connectTo } from '../helpers/clients.js';
 import { waitFor } from '../helpers/leaks.js';
+import { DeadlineService } from '../../ts/core/deadlines.js';
 import { ConnectionManager, type ConnectionMetricsSink } from '../../ts/connection/connection-manager.js';
 import type { ConnectionRecord } from '../../ts/connection/connection-record.js';
 import { resolveOptions } from '../../ts/core/options.js';
@@ -72,12 +73,11 @@ describe('stuck: data received but nothing ever sent back (real sockets)', () =>
     assert.equal(r.closes.length, 0, 'not before the grace');
     r.time.advance(1000);
     await closedWithin(r.client);
-    assert.equal(r.closes[0]!.clientReason, 'zombie');
-    assert.equal(r.closes[0]!.backendReason, 'zombie');
+    assert.equal(r.closes[0]!.reason, 'zombie');
+    assert.equal(r.closes[0]!.side, 'proxy');
     assert.equal(r.closes[0]!.durationMs, 60_000);
     const term = await terminations(r.proxy);
-    assert.equal(term['client:zombie'], 1);
-    assert.equal(term['backend:zombie'], 1);
+    assert.equal(term['proxy:zombie'], 1);
     assert.equal(r.proxy.getDiagnostics().connectionRecords, 0);
   });
 
@@ -85,7 +85,7 @@ describe('stuck: data received but nothing ever sent back (real sockets)', () =>
     const short = await plainStuck(t, { zombie: { stuckGraceMs: 5000 } });
     short.time.advance(5000);
     await closedWithin(short.client);
-    assert.equal(short.closes[0]!.clientReason, 'zombie');
+    assert.equal(short.closes[0]!.reason, 'zombie');
 
     const off = await plainStuck(t, { zombie: { stuckGraceMs: 0 } });
     off.time.advance(3_600_000, 60_000);
@@ -125,7 +125,7 @@ describe('stuck: data received but nothing ever sent back (real sockets)', () =>
     assert.equal(closes.length, 0);
     time.advance(5000, 5000); // 300 s
     assert.equal(closes.length, 1);
-    assert.equal(closes[0]!.clientReason, 'zombie');
+    assert.equal(closes[0]!.reason, 'zombie');
     await closedWithin(client);
     assert.equal(proxy.getDiagnostics().connectionRecords, 0);
   });
@@ -161,6 +161,10 @@ class FakeSocket {
   destroy(): void {
     this.destroyed = true;
   }
+  /** The record attaches its error and close listeners; nothing emits here. */
+  on(): this {
+    return this;
+  }
 }
 
 function managerRig(zombie: ISmartProxyOptions['zombie'] = {}) {
@@ -172,12 +176,13 @@ function managerRig(zombie: ISmartProxyOptions['zombie'] = {}) {
     connectionRouted: noop,
     connectionClosed: noop,
     connectionRefused: noop,
-    connectionTerminated: noop,
+    connectionEnded: noop,
   };
   const cm = new ConnectionManager({
     options: resolveOptions({ routes: [], inactivityCheckInterval: 1000, zombie }),
     clock: time.clock,
     ticker: time.ticker,
+    deadlines: new DeadlineService(time.clock, time.ticker),
     metrics,
     logger: silentLogger,
     onBlocked: noop,
@@ -190,7 +195,7 @@ function managerRig(zombie: ISmartProxyOptions['zombie'] = {}) {
     assert.equal(cm.admit(record), undefined);
     const backend = opts.backend === false ? undefined : new FakeSocket();
     if (backend) record.backend = backend as unknown as net.Socket;
-    if (opts.tls) record.facts = { isTls: true, sni: 'z.example.com', tlsVersion: 'TLSv1.3', httpHost: undefined };
+    if (opts.tls) record.facts = { isTls: true, isHttp: false, sni: 'z.example.com', tlsVersion: 'TLSv1.3', httpHost: undefined };
     // Traffic both ways, so the stuck rule stays out of the way.
     client.bytesRead = 100;
     client.bytesWritten = 100;
@@ -210,8 +215,8 @@ describe('one side destroyed: ConnectionManager sweep with fake sockets', () => 
     assert.equal(m.closed.length, 0);
     m.time.advance(1000);
     assert.equal(m.closed.length, 1);
-    assert.equal(record.clientTermination, 'zombie');
-    assert.equal(record.backendTermination, 'zombie');
+    assert.equal(record.closeReason, 'zombie');
+    assert.equal(record.closeSide, 'proxy');
     assert.equal(backend!.destroyed, true, 'the surviving side is destroyed');
     assert.equal(m.cm.size, 0);
     // The per-IP rate window still holds the admission (t0); it empties 60 s after it.
@@ -238,7 +243,7 @@ describe('one side destroyed: ConnectionManager sweep with fake sockets', () => 
     assert.equal(m.closed.length, 0);
     m.time.advance(1000);
     assert.equal(m.closed.length, 1);
-    assert.equal(m.closed[0]!.clientTermination, 'zombie');
+    assert.equal(m.closed[0]!.closeReason, 'zombie');
   });
 
   test('custom graces, and 0 disables the rule', () => {
@@ -262,7 +267,7 @@ describe('one side destroyed: ConnectionManager sweep with fake sockets', () => 
     handler.client.destroyed = true;
     m.time.advance(1000);
     assert.equal(m.closed.length, 2);
-    assert.ok(m.closed.every((r) => r.clientTermination === 'zombie'));
+    assert.ok(m.closed.every((r) => r.closeReason === 'zombie'));
     assert.equal(m.cm.size, 0);
   });
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createHash, randomBytes } from 'node:crypto';
-import { takeOverAccept, socketFor, RelayReader } from '../../ts/core/node-internals.js';
+import { takeOverAccept, socketFor, RelayReader, NODE_INTERNALS_DEFAULTS } from '../../ts/core/node-internals.js';
 import { PortListener } from '../../ts/accept/port-listener.js';
 import type { AcceptSink } from '../../ts/dispatch/dispatcher.js';
 import { startProxy, freePort } from '../integration/harness.js';
@@ -177,7 +177,7 @@ test('PortListener: a RelayReader exactly where the sink says the port only rela
   for (const relays of [true, false]) {
     const got = new Promise<{ socket: net.Socket; reader: RelayReader | undefined }>((resolve) => {
       const sink: AcceptSink = { relaysOnly: () => relays, onSocket: (socket, _port, reader) => resolve({ socket, reader }) };
-      const l = new PortListener(0, { keepAlive: true, keepAliveInitialDelay: 1000 }, sink, () => {});
+      const l = new PortListener(0, { keepAlive: true, keepAliveInitialDelay: 1000 }, NODE_INTERNALS_DEFAULTS, sink, () => {});
       t.after(() => l.close());
       void l.listen('127.0.0.1').then(async () => {
         const c = await connectTo(l.boundPort());

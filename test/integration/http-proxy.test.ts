@@ -114,7 +114,7 @@ test('local answers: 404 without a route, 502 when the backend refuses, 504 when
   const misses: unknown[] = [];
   const proxy = await startProxy(t, {
     routes: [httpRoute('dead', port, 'dead.example.com', dead), httpRoute('slow', port, 'slow.example.com', (silent.address() as net.AddressInfo).port)],
-    socketTimeout: 1000,
+    responseTimeout: 1000,
   });
   proxy.on('route:miss', (e) => misses.push(e));
   assert.equal((await httpRequest(port, { headers: { host: 'nope.example.com' } })).status, 404);

@@ -8,7 +8,7 @@ import { connectTo, readAll, readUntil, sendBytes } from '../helpers/clients.js'
 import { waitFor } from '../helpers/leaks.js';
 import { SmartProxy, SmartProxyError } from '../../ts/index.js';
 import { silentLogger } from './harness.js';
-import { endOrClose } from '../../ts/forwarding/pump.js';
+import { endOrClose } from '../../ts/forwarding/relay.js';
 
 function forward(name: string, port: number, target: number) {
   return { name, match: { ports: port }, action: { type: 'forward' as const, target: { host: '127.0.0.1', port: target } } };

@@ -77,12 +77,16 @@ async function tlsFixture(t: Ctx): Promise<Fixture> {
   return { proxy, port: port!, events, healthy, pinger: startPinger(healthy, greeting), backendConnections: () => backend.connections };
 }
 
-/** A forward to a counting echo backend with acceptProxyProtocol; `header` starts the healthy connection. */
+/**
+ * A forward to a counting echo backend with acceptProxyProtocol; `header` starts the healthy
+ * connection. A backend connection counts once a byte reaches it: an untrusted peer's backend
+ * is connected at once (server-speaks-first protocols), its PROXY header never delivered.
+ */
 async function proxyProtocolFixture(t: Ctx, proxyIPs: string[], header: Buffer | undefined): Promise<Fixture> {
   let connections = 0;
   const held = new Set<net.Socket>();
   const echo = net.createServer((s) => {
-    connections++;
+    s.once('data', () => connections++);
     held.add(s);
     s.on('error', () => {});
     s.once('close', () => held.delete(s));

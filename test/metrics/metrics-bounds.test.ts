@@ -145,7 +145,7 @@ describe('enabled: false', () => {
     collector.sample();
     collector.requestServed('r', '10.0.0.1');
     collector.connectionRefused('blocked');
-    collector.connectionTerminated('client', 'reset');
+    collector.connectionEnded('client', 'reset');
     collector.connectionClosed(conn);
     assert.equal(conn.reads, 0, 'byte counters never read');
     assert.equal(stats.connections.active(), 0);
@@ -159,17 +159,18 @@ describe('enabled: false', () => {
     assert.equal(stats.requests.total(), 0);
     assert.equal(stats.totals.bytesIn(), 0);
     assert.deepEqual(stats.percentiles.bytesTransferred().in, { p50: 0, p95: 0, p99: 0 });
-    assert.deepEqual(collector.terminationStats(), { client: {}, backend: {} });
+    assert.deepEqual(collector.terminationStats(), { client: {}, backend: {}, proxy: {} });
   });
 });
 
 describe('refusals and terminations', () => {
   test('counted by reason, with a bounded number of reasons', () => {
     const { collector } = setup();
-    collector.connectionTerminated('client', 'reset');
-    collector.connectionTerminated('client', 'reset');
-    collector.connectionTerminated('backend', 'timeout');
-    assert.deepEqual(collector.terminationStats(), { client: { reset: 2 }, backend: { timeout: 1 } });
+    collector.connectionEnded('client', 'reset');
+    collector.connectionEnded('client', 'reset');
+    collector.connectionEnded('backend', 'timeout');
+    assert.deepEqual(collector.terminationStats(), { client: { reset: 2 }, backend: { timeout: 1 }, proxy: {} });
+    assert.deepEqual(collector.closeStats(), { reset: 2, timeout: 1 });
     for (let i = 0; i < 200; i++) collector.connectionRefused(`reason-${i}`);
     const refused = collector.refusalStats();
     assert.ok(Object.keys(refused).length <= 65);

@@ -28,8 +28,8 @@ function populated() {
   collector.requestServed('api', '203.0.113.9');
   collector.requestServed('web', '203.0.113.10');
   collector.connectionRefused('ip-blocked');
-  collector.connectionTerminated('client', 'reset');
-  collector.connectionTerminated('backend', 'timeout');
+  collector.connectionEnded('client', 'reset');
+  collector.connectionEnded('backend', 'timeout');
   collector.connectionClosed(c);
   return { ...env, conns: { a, b, c } };
 }
@@ -56,6 +56,8 @@ describe('Prometheus exposition', () => {
     assert.equal(value(families, 'smartproxy_connections_refused_total', { reason: 'ip-blocked' }), 1);
     assert.equal(value(families, 'smartproxy_connection_terminations_total', { side: 'client', reason: 'reset' }), 1);
     assert.equal(value(families, 'smartproxy_connection_terminations_total', { side: 'backend', reason: 'timeout' }), 1);
+    assert.equal(value(families, 'smartproxy_connections_closed_total', { reason: 'reset' }), 1);
+    assert.equal(value(families, 'smartproxy_connections_closed_total', { reason: 'timeout' }), 1);
     // no label ever carries a client IP
     for (const f of families) {
       for (const m of f.metrics) {

@@ -43,6 +43,5 @@ for (const [version, n] of [['TLSv1.3', 1_000_000], ['TLSv1.2', 300_000], ['TLSv
     assert.equal(record.client.destroyed, true);
     assert.equal(record.bytesIn(), raw.bytesWritten);
     assert.equal(record.bytesOut(), raw.bytesRead);
-    assert.ok(record.trafficCounter() >= record.bytesIn() + record.bytesOut());
   });
 }

@@ -173,7 +173,7 @@ describe('handshake failures cost one connection', () => {
     const started = Date.now();
     s.write(hello);
     await waitFor(() => term.failures.length === 1, 3000);
-    assert.match(term.failures[0]!.message, /not complete after 300 ms/);
+    assert.match(term.failures[0]!.message, /^tls_handshake_timeout/);
     assert.ok(Date.now() - started >= 250);
     await term.allClosed();
   });

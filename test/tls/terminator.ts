@@ -6,7 +6,8 @@
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
 import type { TestContext } from 'node:test';
-import { ConnectionRecord } from '../../ts/connection/connection-record.js';
+import type { ConnectionRecord } from '../../ts/connection/connection-record.js';
+import { detachedRecord } from '../../ts/connection/detached.js';
 import { terminateTls } from '../../ts/engines/tls-terminate.js';
 import { readUntilDecided } from '../../ts/connection/read-until.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../../ts/protocol/client-hello.js';
@@ -27,7 +28,7 @@ export interface Terminator {
   table: () => RouteTable;
   setTable(table: RouteTable): Promise<void>;
   records: ConnectionRecord[];
-  /** Handshake failures reported by terminateTls (each cost its own connection only). */
+  /** Handshake failures (the record closed with tls_error / tls_handshake_timeout; each cost its own connection only). */
   failures: Error[];
   secured: tls.TLSSocket[];
   /** Resolves when every accepted raw socket has closed. */
@@ -71,31 +72,41 @@ export async function startTerminator(
     raw.on('error', () => {});
     open.add(raw);
     raw.once('close', () => open.delete(raw));
-    const record = new ConnectionRecord(nextId++, raw, raw.remoteAddress ?? '', raw.remotePort ?? 0, raw.localPort ?? 0, Date.now());
+    const record = detachedRecord(raw, {
+      onClosed: (r) => {
+        if (r.closeReason === 'tls_error' || r.closeReason === 'tls_handshake_timeout') {
+          failures.push(new Error(r.closeError ? `${r.closeReason}: ${r.closeError.message}` : r.closeReason));
+        }
+      },
+    });
     records.push(record);
-    readUntilDecided(raw, undefined, parseClientHello, { timeoutMs: 5000, maxBytes: MAX_CLIENT_HELLO_BYTES }, (failure, result, buffer) => {
+    readUntilDecided(raw, undefined, parseClientHello, MAX_CLIENT_HELLO_BYTES, (failure, result, buffer) => {
       if (failure !== undefined || result === undefined || result.kind !== 'ok') {
         raw.destroy();
         return;
       }
-      record.facts = { isTls: true, sni: result.sni, tlsVersion: result.version, httpHost: undefined };
+      record.facts = { isTls: true, isHttp: false, sni: result.sni, tlsVersion: result.version, httpHost: undefined };
       const m = table.match({ port: ROUTE_PORT, clientIp: record.clientIp, domain: result.sni, phase: 'connection' });
       const route = m?.route ?? table.routes[0]!;
-      terminateTls(record, route, buffer, { certStore: store, logger: silentLogger, handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5000 }, (err, secure) => {
-        if (err !== undefined || secure === undefined) {
-          failures.push(err ?? new Error('no socket'));
-          raw.destroy();
-          return;
-        }
-        secured.push(secure);
-        if (opts.respond === 'http') {
-          secure.once('data', () => secure.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'));
-          secure.resume();
-          return;
-        }
-        secure.on('data', (d: Buffer) => secure.write(d));
-        secure.on('end', () => secure.end());
-      });
+      terminateTls(
+        record,
+        route,
+        buffer,
+        store,
+        opts.handshakeTimeoutMs ?? 5000,
+        record.now(),
+        (secure) => {
+          secured.push(secure);
+          if (opts.respond === 'http') {
+            secure.once('data', () => secure.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'));
+            secure.resume();
+            return;
+          }
+          secure.on('data', (d: Buffer) => secure.write(d));
+          secure.on('end', () => secure.end());
+        },
+        () => {},
+      );
     });
   });
   server.on('error', () => {});

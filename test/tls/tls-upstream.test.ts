@@ -8,12 +8,16 @@ import { testCert } from '../helpers/certs.js';
 import { readUntil } from '../helpers/clients.js';
 import { createSelfSignedCertificate } from '../../ts/tls/self-signed.js';
 
-function connect(t: TestContext, o: Partial<TlsConnectOptions> & { port: number }): Promise<TlsConnectResult> {
+/** Connect, giving up after `timeoutMs` as a caller's connect deadline would (abort). */
+function connect(t: TestContext, o: Partial<TlsConnectOptions> & { port: number; timeoutMs?: number }): Promise<TlsConnectResult> {
+  const { timeoutMs = 3000, ...rest } = o;
   return new Promise((resolve) => {
-    connectTlsUpstream({ host: '127.0.0.1', timeoutMs: 3000, keepAlive: true, keepAliveInitialDelay: 1000, ...o }, (r) => {
+    const pending = connectTlsUpstream({ host: '127.0.0.1', keepAlive: true, keepAliveInitialDelay: 1000, ...rest }, (r) => {
+      clearTimeout(timer);
       if (r.ok) t.after(() => r.socket.destroy());
       resolve(r);
     });
+    const timer = setTimeout(() => pending.abort('connect_timeout', `not connected after ${timeoutMs} ms`), timeoutMs);
   });
 }
 

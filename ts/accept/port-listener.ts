@@ -1,14 +1,16 @@
 import * as net from 'node:net';
 import { SmartProxyError } from '../core/errors.js';
-import { RelayReader, setOnListener, socketFor, takeOverAccept, type AcceptedSocketOptions } from '../core/node-internals.js';
+import { RelayReader, setOnListener, socketFor, takeOverAccept, type AcceptedSocketOptions, type NodeInternalsOptions } from '../core/node-internals.js';
 import type { AcceptSink } from '../dispatch/dispatcher.js';
 import { setOnSocket } from './socket-options.js';
 
 /**
  * One net.Server on one port. Sockets are accepted paused and half-open capable, with Nagle
  * off and TCP keep-alive per the options: inherited from the listening socket where the
- * platform allows it, else set on each socket. The sockets are built here from the accepted
- * handles (see accept.ts), with a RelayReader where the port only relays.
+ * platform allows it (`nodeInternals.listenerSocketOptions`), else set on each socket. With
+ * `nodeInternals.acceptTakeover` the sockets are built here from the accepted handles, with a
+ * RelayReader where the port only relays (and `directRead` is on); otherwise net.Server's
+ * 'connection' event delivers them.
  */
 export class PortListener {
   private readonly server: net.Server;
@@ -19,6 +21,7 @@ export class PortListener {
   constructor(
     readonly port: number,
     private readonly socketOptions: AcceptedSocketOptions,
+    private readonly internals: Readonly<NodeInternalsOptions>,
     private readonly sink: AcceptSink,
     private readonly onError: (err: Error, port: number) => void,
   ) {
@@ -50,15 +53,18 @@ export class PortListener {
       this.server.listen({ port: this.port, host, exclusive: true }, () => {
         this.server.removeListener('error', fail);
         this.listening = true;
-        const own = takeOverAccept(this.server, (handle) => {
-          const reader = this.sink.relaysOnly(this.port) ? new RelayReader() : undefined;
-          const socket = socketFor(handle, reader, this.inherited ? this.socketOptions : undefined);
-          reader?.attach(socket);
-          this.deliver(socket, reader);
-        });
+        const { acceptTakeover, directRead, listenerSocketOptions } = this.internals;
+        const own =
+          acceptTakeover &&
+          takeOverAccept(this.server, (handle) => {
+            const reader = directRead && this.sink.relaysOnly(this.port) ? new RelayReader() : undefined;
+            const socket = socketFor(handle, reader, this.inherited ? this.socketOptions : undefined);
+            reader?.attach(socket);
+            this.deliver(socket, reader);
+          });
         // Inherited options are relied on only for sockets built here, which are told of them;
         // sockets from the 'connection' fallback get them set one by one.
-        this.inherited = own && setOnListener(this.server, this.socketOptions);
+        this.inherited = own && listenerSocketOptions && setOnListener(this.server, this.socketOptions);
         resolve();
       });
     });

@@ -1,6 +1,6 @@
 import { PortListener } from './port-listener.js';
 import type { AcceptSink } from '../dispatch/dispatcher.js';
-import type { AcceptedSocketOptions } from '../core/node-internals.js';
+import type { AcceptedSocketOptions, NodeInternalsOptions } from '../core/node-internals.js';
 
 /** The set of bound ports; binds all-or-nothing and reconciles with a new port set. */
 export class PortManager {
@@ -9,6 +9,7 @@ export class PortManager {
   constructor(
     private readonly address: string | undefined,
     private readonly socketOptions: AcceptedSocketOptions,
+    private readonly internals: Readonly<NodeInternalsOptions>,
     private readonly sink: AcceptSink,
     private readonly onError: (err: Error, port: number) => void,
   ) {}
@@ -27,7 +28,7 @@ export class PortManager {
     try {
       for (const port of ports) {
         if (this.listeners.has(port)) continue;
-        const l = new PortListener(port, this.socketOptions, this.sink, this.onError);
+        const l = new PortListener(port, this.socketOptions, this.internals, this.sink, this.onError);
         await l.listen(this.address);
         fresh.push(l);
         this.listeners.set(port, l);

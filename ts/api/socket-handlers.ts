@@ -3,8 +3,12 @@
  * read one request head with the shared sniffer and HTTP head parser (bounded in size and
  * time), answer, and close.
  */
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import type { IRouteContext } from '../types.js';
+import { recordOf, type ConnectionRecord } from '../connection/connection-record.js';
+import { detachedRecord } from '../connection/detached.js';
+import { connectFirst } from '../engines/l4-forward.js';
+import { relay } from '../forwarding/relay.js';
 import { withRequestHead, writeHttpResponse, renderLocation, locationParts } from '../engines/http/one-shot.js';
 
 export type SocketHandlerFn = (socket: net.Socket, ctx: IRouteContext) => void | Promise<void>;
@@ -26,33 +30,38 @@ function httpBlock(statusCode = 403, message = 'Forbidden'): SocketHandlerFn {
   return (socket) => withRequestHead(socket, () => writeHttpResponse(socket, statusCode, { 'Content-Type': 'text/plain' }, message));
 }
 
+/** The socket's connection record (a detached one for a socket outside any proxy): errors and close handled there. */
+function owned(socket: net.Socket): ConnectionRecord {
+  return recordOf(socket) ?? detachedRecord(socket);
+}
+
 function echo(): SocketHandlerFn {
   return (socket) => {
-    socket.on('error', () => socket.destroy());
+    owned(socket);
     socket.pipe(socket);
   };
 }
 
 function block(message?: string): SocketHandlerFn {
   return (socket) => {
-    socket.on('error', () => socket.destroy());
+    owned(socket);
     if (message) socket.end(message);
     else socket.destroy();
   };
 }
 
-/** Relay to host:port (a plain pipe with error handling). */
+/**
+ * Relay to host:port through the proxy's one relay: the backend joins the connection's record
+ * (its connect deadline, half-close and close reasons), as an L4 forward route would.
+ */
 function proxy(host: string, port: number): SocketHandlerFn {
   return (socket) => {
-    const upstream = net.connect({ host, port, allowHalfOpen: true });
-    const stop = (): void => {
-      socket.destroy();
-      upstream.destroy();
-    };
-    socket.on('error', stop);
-    upstream.on('error', stop);
-    socket.pipe(upstream);
-    upstream.pipe(socket);
+    const record = owned(socket);
+    connectFirst(record, {
+      hosts: [host],
+      port,
+      connected: (_host, backend) => relay(record, backend, { now: () => record.now() }),
+    });
   };
 }
 

@@ -1,11 +1,13 @@
 import type * as net from 'node:net';
 import type { Clock } from '../core/clock.js';
+import type { DeadlineService } from '../core/deadlines.js';
 import type { Ticker, TickerTask } from '../core/ticker.js';
 import type { ResolvedOptions } from '../core/options.js';
 import type { ILogger } from '../types.js';
-import { ConnectionRecord, type TerminationReason } from './connection-record.js';
+import type { CloseReason, CloseSide } from './close-reason.js';
+import { ConnectionRecord, type BackendConnectDefaults, type RecordHost } from './connection-record.js';
 import { IpLimiter } from './ip-limiter.js';
-import { judgeTimeouts, limitsFor } from './timeout-policy.js';
+import { limitsFor } from './timeout-policy.js';
 import { judgeZombie } from './zombie-detector.js';
 
 /** What the ConnectionManager tells the metrics (the MetricsCollector fits this shape). */
@@ -14,7 +16,8 @@ export interface ConnectionMetricsSink {
   connectionRouted(conn: ConnectionRecord, routeName: string): void;
   connectionClosed(conn: ConnectionRecord): void;
   connectionRefused(reason: string): void;
-  connectionTerminated(side: 'client' | 'backend', reason: string): void;
+  /** One closed connection: who ended it and why. */
+  connectionEnded(side: CloseSide, reason: CloseReason): void;
 }
 
 export type RefusalReason =
@@ -39,6 +42,7 @@ export interface ConnectionManagerDeps {
   options: ResolvedOptions;
   clock: Clock;
   ticker: Ticker;
+  deadlines: DeadlineService;
   metrics: ConnectionMetricsSink;
   logger: ILogger;
   onBlocked(info: { reason: string; clientIp: string; port: number; route?: string }): void;
@@ -47,10 +51,12 @@ export interface ConnectionManagerDeps {
 }
 
 /**
- * Owns every connection record: admission limits on the real client IP, route limits,
- * the periodic sweep (inactivity, lifetime, zombies) on the shared ticker, and the close path.
+ * Owns every connection record: admission limits on the real client IP, route limits, the
+ * release of a closed record (limits, metrics, the close event: once), the zombie sweep on the
+ * shared ticker, and the drain on stop(). Per-connection deadlines live in each record, on the
+ * deadline service.
  */
-export class ConnectionManager {
+export class ConnectionManager implements RecordHost {
   private readonly records = new Map<number, ConnectionRecord>();
   private readonly ipLimiter: IpLimiter;
   private readonly routeOpen = new Map<string, number>();
@@ -58,10 +64,18 @@ export class ConnectionManager {
   private sweepTask: TickerTask | undefined;
   private accepting = true;
   private drainWaiters: Array<() => void> = [];
+  private countedTotal = 0;
+  private fixedLimits: ReturnType<typeof limitsFor> | undefined;
+  readonly deadlines: DeadlineService;
+  readonly halfCloseTimeout: number;
+  readonly connect: BackendConnectDefaults;
 
   constructor(private readonly deps: ConnectionManagerDeps) {
     const o = deps.options;
     this.ipLimiter = new IpLimiter(o.maxConnectionsPerIP, o.connectionRateLimitPerMinute);
+    this.deadlines = deps.deadlines;
+    this.halfCloseTimeout = o.halfCloseTimeout;
+    this.connect = Object.freeze({ timeoutMs: o.connectionTimeout, keepAlive: o.keepAlive, keepAliveInitialDelay: o.keepAliveInitialDelay });
   }
 
   start(): void {
@@ -88,14 +102,13 @@ export class ConnectionManager {
   /** A record for a socket just accepted; not yet counted against any limit. */
   create(socket: net.Socket, clientIp: string, clientPort: number, localPort: number): ConnectionRecord {
     const now = this.deps.clock.now();
-    const record = new ConnectionRecord(this.nextId++, socket, clientIp, clientPort, localPort, now);
+    const record = new ConnectionRecord(this.nextId++, socket, clientIp, clientPort, localPort, now, this);
     const o = this.deps.options;
     record.keepAlive = o.keepAlive;
     // Without jitter every connection gets the same limits: computed once.
     const limits = o.timeoutJitter ? limitsFor(o, record.keepAlive, this.deps.random) : (this.fixedLimits ??= limitsFor(o, o.keepAlive));
-    record.inactivityLimit = limits.inactivity;
-    record.lifetimeLimit = limits.lifetime;
     this.records.set(record.id, record);
+    record.limits(limits.inactivity, limits.lifetime, limits.socketIdle);
     return record;
   }
 
@@ -112,8 +125,6 @@ export class ConnectionManager {
     this.deps.metrics.connectionOpened(record);
     return undefined;
   }
-  private countedTotal = 0;
-  private fixedLimits: ReturnType<typeof limitsFor> | undefined;
 
   /** Route allow/block lists and route maxConnections; binds the record to the route when allowed. */
   admitRoute(record: ConnectionRecord, route: RouteAdmission): RefusalReason | undefined {
@@ -139,10 +150,10 @@ export class ConnectionManager {
     return this.routeOpen.get(name) ?? 0;
   }
 
-  /** Refuse: close at once, count, and report. */
+  /** Refuse at L4: count, report, close at once. */
   refuse(record: ConnectionRecord, reason: RefusalReason, routeName?: string): void {
     this.reportRefusal(record, reason, routeName);
-    this.close(record, 'blocked', undefined);
+    record.close('proxy', 'blocked');
   }
 
   /** Count and report a refusal whose answer the caller sends itself (HTTP 403/429). */
@@ -151,23 +162,9 @@ export class ConnectionManager {
     this.deps.onBlocked({ reason, clientIp: record.clientIp, port: record.localPort, route: routeName ?? record.routeName });
   }
 
-  /**
-   * Destroy both sockets and drop the record. `clientReason`/`backendReason` are recorded
-   * for the sides that had not already ended on their own.
-   */
-  close(record: ConnectionRecord, clientReason: TerminationReason, backendReason: TerminationReason | undefined): void {
-    if (!record.client.destroyed) record.client.destroy();
-    if (record.backend && !record.backend.destroyed) record.backend.destroy();
-    record.clientTermination ??= clientReason;
-    if (record.backend) record.backendTermination ??= backendReason ?? clientReason;
-    this.finalize(record);
-  }
-
-  /** Both sides are done: release limits, report, and forget the record. Idempotent. */
-  finalize(record: ConnectionRecord): void {
-    if (record.closed) return;
-    record.closed = true;
-    this.records.delete(record.id);
+  /** RecordHost: the record closed. Releases limits, reports, forgets it. Runs once per record. */
+  released(record: ConnectionRecord): void {
+    if (!this.records.delete(record.id)) return;
     const now = this.deps.clock.now();
     if (record.countedForIp) {
       record.countedForIp = false;
@@ -176,8 +173,7 @@ export class ConnectionManager {
     }
     this.releaseRoute(record);
     const m = this.deps.metrics;
-    m.connectionTerminated('client', record.clientTermination ?? 'closed');
-    if (record.backend) m.connectionTerminated('backend', record.backendTermination ?? 'closed');
+    m.connectionEnded(record.closeSide ?? 'proxy', record.closeReason ?? 'closed');
     m.connectionClosed(record);
     this.deps.onClosed(record);
     if (this.records.size === 0 && this.drainWaiters.length > 0) {
@@ -196,16 +192,14 @@ export class ConnectionManager {
     else this.routeOpen.set(name, open);
   }
 
-  /** One pass over every record: activity, timeouts, zombies; then prune per-IP state. */
+  /**
+   * The zombie sweep (every inactivityCheckInterval): records whose sockets are gone although
+   * the record lives (a safety net: the lifecycle closes them when their sockets close), and
+   * connections that took data but never answered (the "stuck" rule). Then prunes per-IP state.
+   */
   sweep(now: number = this.deps.clock.now()): void {
     const { options, logger } = this.deps;
     for (const r of this.records.values()) {
-      const traffic = r.trafficCounter();
-      if (traffic !== r.seenBytes) {
-        r.seenBytes = traffic;
-        r.lastActivity = now;
-        r.inactivityWarned = false;
-      }
       const zombie = judgeZombie(
         options.zombie,
         {
@@ -226,37 +220,27 @@ export class ConnectionManager {
       }
       if (zombie !== 'alive') {
         logger.warn({ conn: r.idText, clientIp: r.clientIp, verdict: zombie }, 'zombie connection cleaned');
-        this.close(r, 'zombie', 'zombie');
-        continue;
-      }
-      const verdict = judgeTimeouts(r, now);
-      if (verdict === 'warn-inactive') {
-        r.inactivityWarned = true;
-        logger.info({ conn: r.idText, clientIp: r.clientIp, idleMs: now - r.lastActivity }, 'connection inactive; closing at next check if still idle');
-      } else if (verdict === 'close-inactive') {
-        this.close(r, 'inactivity', 'inactivity');
-      } else if (verdict === 'close-lifetime') {
-        this.close(r, 'lifetime', 'lifetime');
+        r.close('proxy', 'zombie');
       }
     }
     this.ipLimiter.prune(now);
   }
 
-  /** Stop admitting; resolve when every record is gone or `timeoutMs` passes, then destroy the rest. */
+  /** Stop admitting; resolve when every record is gone or `timeoutMs` passes, then close the rest. */
   async drain(timeoutMs: number): Promise<void> {
     this.accepting = false;
     if (this.records.size > 0 && timeoutMs > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, timeoutMs);
-        timer.unref();
-        this.drainWaiters.push(done);
-        function done(): void {
-          clearTimeout(timer);
+        const alarm = this.deps.ticker.alarm(() => done());
+        const done = (): void => {
+          alarm.clear();
           resolve();
-        }
+        };
+        alarm.set(this.deps.clock.now() + timeoutMs);
+        this.drainWaiters.push(done);
       });
     }
-    for (const r of [...this.records.values()]) this.close(r, 'shutdown', 'shutdown');
+    for (const r of [...this.records.values()]) r.close('proxy', 'shutdown');
   }
 
   stop(): void {

@@ -1,45 +1,114 @@
+/**
+ * One accepted client connection, from accept to close: the one lifecycle every engine uses.
+ *
+ * - It owns its sockets: the raw client socket from birth, the TLS socket that may wrap it, the
+ *   backend socket once attached. Each gets two listeners, once, when it joins (named module
+ *   functions, as ws does: `socketOnError`, `socketOnClose`); they find the record through a
+ *   symbol on the socket and stay behind as no-ops after the record closes, so a late error
+ *   never escapes.
+ * - It closes through one `close(side, reason, error)`: the first call wins, destroys every
+ *   socket it owns, cancels its deadlines, tells its engine, and releases its limits, metrics
+ *   and events through the host (the ConnectionManager) exactly once, whatever order the
+ *   sockets and timers come in.
+ * - Its deadlines are one entry in the deadline service: fixed deadlines (first bytes, TLS
+ *   handshake, backend connect, request head, response head, one engine timer, lifetime) plus
+ *   the idle limits (socketTimeout, inactivity, half-close), which are judged from the client
+ *   socket's byte counters (every byte relayed either way crosses it), sampled often enough that
+ *   a limit fires within max(limit / 12, 200 ms) of its value: no work per byte or per read.
+ *
+ * An engine (the L4 relay, the HTTP session) becomes the record's `engine` to hear about its
+ * sockets closing and about the deadlines it answers itself (504, 408); without one, a closed
+ * client socket closes the connection.
+ */
 import type * as net from 'node:net';
 import { normalizeIp } from '../core/ip.js';
+import { NOT_SCHEDULED, type DeadlineService, type Timed } from '../core/deadlines.js';
 import type { RelayReader } from '../core/node-internals.js';
+import { reasonForError, type CloseReason, type CloseSide } from './close-reason.js';
 
-/** Why one side of a connection ended; counted by side in the termination statistics. */
-export type TerminationReason =
-  | 'closed'
-  | 'error'
-  | 'reset'
-  | 'inactivity'
-  | 'lifetime'
-  | 'socket_timeout'
-  | 'zombie'
-  | 'route_miss'
-  | 'blocked'
-  | 'initial_data_timeout'
-  | 'protocol_error'
-  | 'connect_refused'
-  | 'connect_timeout'
-  | 'handler_error'
-  | 'shutdown'
-  | 'peer_closed';
+export type { CloseReason, CloseSide };
 
 /** Facts learnt from the first bytes. */
 export interface SniffFacts {
   isTls: boolean;
+  /** The first bytes were (or looked like) an HTTP request. */
+  isHttp: boolean;
   sni: string | undefined;
   tlsVersion: string | undefined;
   httpHost: string | undefined;
 }
 
-/**
- * One accepted client connection. Plain data plus the two sockets; all policy lives in the
- * ConnectionManager and the pure timeout/zombie functions. Byte counts come from the client
- * socket's own counters (so they are exact and cost nothing per chunk).
- */
-export class ConnectionRecord {
+/** Fixed per-connection deadlines (one slot each; the idle limits and lifetime are separate). */
+export const enum Timer {
+  InitialData = 0,
+  TlsHandshake = 1,
+  Connect = 2,
+  Headers = 3,
+  Response = 4,
+  /** Owned by the current engine or socket handler (WebSocket pings, a one-request handler's head). */
+  Engine = 5,
+}
+const TIMER_COUNT = 6;
+const TIMER_REASON: readonly CloseReason[] = ['initial_data_timeout', 'tls_handshake_timeout', 'connect_timeout', 'headers_timeout', 'response_timeout', 'handler_error'];
+
+/** What the current engine hears from the record. */
+export interface ConnectionEngine {
+  /** A socket of the connection closed (the record is still open). */
+  onSocketClose(side: 'client' | 'backend'): void;
+  /** A fixed deadline fired; true when the engine answers it (and closes the record itself). */
+  onTimeout?(reason: CloseReason): boolean;
+  /** The record closed: release what the engine holds. */
+  onClosed?(): void;
+  /** The close reason a socket error stands for in this engine's phase (default reset/error). */
+  errorReason?(side: 'client' | 'backend', err: Error): CloseReason;
+}
+
+export interface BackendConnectDefaults {
+  readonly timeoutMs: number;
+  readonly keepAlive: boolean;
+  readonly keepAliveInitialDelay: number;
+}
+
+/** What the record needs of its owner (the ConnectionManager). */
+export interface RecordHost {
+  readonly deadlines: DeadlineService;
+  /** How long a half-closed connection may stay idle (ms, 0 = no limit). */
+  readonly halfCloseTimeout: number;
+  /** How backend connections of this connection are opened (connectionTimeout, TCP keep-alive). */
+  readonly connect: BackendConnectDefaults;
+  /** Called exactly once, when the record closes. */
+  released(record: ConnectionRecord): void;
+}
+
+const kRecord = Symbol('smartproxy.connection');
+const kSide = Symbol('smartproxy.side');
+interface OwnedSocket extends net.Socket {
+  [kRecord]?: ConnectionRecord;
+  [kSide]?: 'client' | 'backend';
+}
+
+function socketOnError(this: OwnedSocket, err: Error): void {
+  this[kRecord]?.socketError(this[kSide] ?? 'client', err);
+}
+function socketOnClose(this: OwnedSocket): void {
+  this[kRecord]?.socketClosed(this[kSide] ?? 'client');
+}
+
+/** The record that owns `socket` (the raw client socket or its TLS socket), if any. */
+export function recordOf(socket: net.Socket): ConnectionRecord | undefined {
+  const r = (socket as OwnedSocket)[kRecord];
+  return r !== undefined && !r.closed ? r : undefined;
+}
+
+export class ConnectionRecord implements Timed {
   readonly idText: string;
+  /** What engines read and write: the raw socket, or the TLS socket wrapping it. */
+  stream: net.Socket;
+  backend: net.Socket | undefined = undefined;
+  engine: ConnectionEngine | undefined = undefined;
   routeName: string | undefined = undefined;
   routeIndex: number | undefined = undefined;
-  backend: net.Socket | undefined = undefined;
-  /** The client socket's reader, on ports where every route relays (see forwarding/direct-read.ts). */
+  /** The client socket's reader, on ports where every route relays (see core/node-internals.ts). */
   clientReader: RelayReader | undefined = undefined;
   backendHost: string | undefined = undefined;
   backendPort: number | undefined = undefined;
@@ -48,26 +117,17 @@ export class ConnectionRecord {
   proxyHeaderBytes = 0;
   /** The destination port the client connected to (from a PROXY header, else the local port). */
   destPort: number;
-  /** Set from a PROXY header; otherwise the local address is read lazily (one syscall saved per connection). */
   private destIpValue: string | undefined = undefined;
   /** TCP keep-alive probes on: keepAliveTreatment applies. */
   keepAlive = false;
-  /** Limits fixed when the connection is admitted (jitter applied once). */
-  inactivityLimit = 0;
-  lifetimeLimit = 0;
-  lastActivity: number;
-  inactivityWarned = false;
-  /** Sum of all socket byte counters at the last sweep: a change means activity. */
-  seenBytes = 0;
-  /** When a sweep first saw exactly one side destroyed. */
+  /** Limits fixed when the connection is created (jitter applied once); Infinity = none. */
+  inactivityLimit = Infinity;
+  lifetimeLimit = Infinity;
+  socketIdleLimit = Infinity;
+  /** When the zombie sweep first saw exactly one side destroyed. */
   halfDeadSince = 0;
-  clientTermination: TerminationReason | undefined = undefined;
-  backendTermination: TerminationReason | undefined = undefined;
-  closed = false;
   /** HTTP sessions wait on slow backends legitimately: the "data in, nothing out" zombie rule does not apply. */
   exemptFromStuckRule = false;
-  /** An HTTP request is waiting on its backend: the client's OS-level idle timer does not apply. */
-  inFlight = false;
   /** connection:open was emitted. */
   announced = false;
   /** Counted against the per-IP limits (released exactly once). */
@@ -77,6 +137,25 @@ export class ConnectionRecord {
   metricsSampledIn = 0;
   metricsSampledOut = 0;
 
+  closed = false;
+  closeSide: CloseSide | undefined = undefined;
+  closeReason: CloseReason | undefined = undefined;
+  closeError: Error | undefined = undefined;
+
+  /** A FIN passed one way and the other still flows: halfCloseTimeout applies. */
+  private halfClosedFlag = false;
+  /** An HTTP request waits for its response: socketTimeout does not apply (responseTimeout does). */
+  private inFlightFlag = false;
+
+  deadlineKey = NOT_SCHEDULED;
+  private scheduledFor = Infinity;
+  private readonly due = new Float64Array(TIMER_COUNT).fill(Infinity);
+  private engineTimer: ((now: number) => void) | undefined = undefined;
+  private lifetimeDue = Infinity;
+  private idleCheckDue = Infinity;
+  private lastActivity: number;
+  private seenTraffic = 0;
+
   constructor(
     readonly id: number,
     readonly client: net.Socket,
@@ -84,10 +163,34 @@ export class ConnectionRecord {
     public clientPort: number,
     readonly localPort: number,
     readonly startTime: number,
+    private readonly host: RecordHost,
   ) {
     this.idText = id.toString(36);
     this.destPort = localPort;
     this.lastActivity = startTime;
+    this.stream = client;
+    own(client, this, 'client');
+  }
+
+  /** Set the limits and schedule the first check (the manager calls this once, at create). */
+  limits(inactivity: number, lifetime: number, socketIdle = Infinity): void {
+    this.inactivityLimit = inactivity;
+    this.lifetimeLimit = lifetime;
+    this.socketIdleLimit = socketIdle;
+    this.lifetimeDue = this.startTime + lifetime;
+    const idle = this.idleLimit();
+    this.idleCheckDue = idle.limit === Infinity ? Infinity : this.startTime + Math.min(idle.limit, idleCheckStep(idle.limit));
+    this.reschedule();
+  }
+
+  /** Now, on the clock the record's deadlines run on. */
+  now(): number {
+    return this.host.deadlines.clock.now();
+  }
+
+  /** How this connection's backend connections are opened. */
+  get connectDefaults(): BackendConnectDefaults {
+    return this.host.connect;
   }
 
   /** The address the client connected to: from a PROXY header, else this socket's local address (plain form). */
@@ -112,9 +215,244 @@ export class ConnectionRecord {
     return this.client.bytesWritten;
   }
 
-  /** All traffic on both sockets so far, the activity signal for timeouts. */
-  trafficCounter(): number {
-    const b = this.backend;
-    return this.client.bytesRead + this.client.bytesWritten + (b ? b.bytesRead + b.bytesWritten : 0);
+  // ---- sockets ----
+
+  /** The client stream is now `tls` (a TLS socket over the raw one); both are owned. */
+  attachStream(tls: net.Socket): void {
+    if (this.closed) {
+      tls.on('error', noop);
+      tls.destroy();
+      return;
+    }
+    this.stream = tls;
+    own(tls, this, 'client');
+  }
+
+  /** The backend socket joins the connection (destroyed at once if the connection has closed). */
+  attachBackend(socket: net.Socket): void {
+    if (this.closed) {
+      socket.on('error', noop);
+      socket.destroy();
+      return;
+    }
+    this.backend = socket;
+    own(socket, this, 'backend');
+  }
+
+  /**
+   * A backend socket the record uses without owning its listeners (an HTTP keep-alive socket,
+   * wired by the pool): destroyed if the connection closes while it is in use.
+   */
+  useBackend(socket: net.Socket | undefined): void {
+    this.backend = socket;
+  }
+
+  /** @internal from socketOnError. */
+  socketError(side: 'client' | 'backend', err: Error): void {
+    if (this.closed) return;
+    this.close(side, this.engine?.errorReason?.(side, err) ?? reasonForError(err), err);
+  }
+
+  /** @internal from socketOnClose. */
+  socketClosed(side: 'client' | 'backend'): void {
+    if (this.closed) return;
+    if (this.engine) this.engine.onSocketClose(side);
+    else this.close(side, 'closed');
+  }
+
+  /**
+   * End the connection: the first call wins. Destroys every socket, cancels the deadlines,
+   * tells the engine, then releases limits, metrics and events (through the host) once.
+   */
+  close(side: CloseSide, reason: CloseReason, error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeSide = side;
+    this.closeReason = reason;
+    this.closeError = error;
+    this.host.deadlines.cancel(this);
+    const engine = this.engine;
+    this.engine = undefined;
+    this.engineTimer = undefined;
+    if (engine?.onClosed) {
+      try {
+        engine.onClosed();
+      } catch {
+        // an engine's clean-up never stops the release below
+      }
+    }
+    if (!this.stream.destroyed) this.stream.destroy();
+    if (!this.client.destroyed) this.client.destroy();
+    if (this.backend && !this.backend.destroyed) this.backend.destroy();
+    this.host.released(this);
+  }
+
+  // ---- deadlines ----
+
+  /** Start (or restart) a fixed deadline `ms` from now (`from`: an earlier start, e.g. accept). */
+  startTimer(timer: Timer, ms: number, now: number, from = now): void {
+    if (this.closed) return;
+    const due = from + ms;
+    this.due[timer] = due;
+    if (due < this.scheduledFor) this.scheduleAt(due);
+  }
+
+  clearEngineTimer(): void {
+    this.clearTimer(Timer.Engine);
+  }
+
+  clearTimer(timer: Timer): void {
+    // Lazy: the entry fires at the old time and re-schedules itself for what is left.
+    this.due[timer] = Infinity;
+    if (timer === Timer.Engine) this.engineTimer = undefined;
+  }
+
+  /** The engine's own timer: `fn` runs once at now + ms unless cleared or replaced. */
+  startEngineTimer(ms: number, now: number, fn: (now: number) => void): void {
+    if (this.closed) return;
+    this.engineTimer = fn;
+    this.startTimer(Timer.Engine, ms, now);
+  }
+
+  /** A FIN has passed one way: from now the connection may stay idle only halfCloseTimeout. */
+  markHalfClosed(now: number): void {
+    if (this.halfClosedFlag || this.closed) return;
+    this.halfClosedFlag = true;
+    this.recheckIdle(now);
+  }
+
+  get halfClosed(): boolean {
+    return this.halfClosedFlag;
+  }
+
+  /** An HTTP request waits on its backend (socketTimeout paused) or is done (it applies again). */
+  setInFlight(inFlight: boolean, now: number): void {
+    if (this.inFlightFlag === inFlight) return;
+    this.inFlightFlag = inFlight;
+    if (!inFlight && this.socketIdleLimit !== Infinity) this.recheckIdle(now, idleCheckStep(this.socketIdleLimit));
+  }
+
+  get inFlight(): boolean {
+    return this.inFlightFlag;
+  }
+
+  /** Run an idle check within `within` ms (default: at the next bucket). */
+  private recheckIdle(now: number, within = 0): void {
+    const at = now + within;
+    if (at < this.idleCheckDue) {
+      this.idleCheckDue = at;
+      if (at < this.scheduledFor) this.scheduleAt(at);
+    }
+  }
+
+  /** @internal from the deadline service. */
+  onDeadline(now: number): void {
+    this.scheduledFor = Infinity;
+    if (this.closed) return;
+    const due = this.due;
+    for (let t = 0; t < TIMER_COUNT; t++) {
+      if (due[t]! > now) continue;
+      due[t] = Infinity;
+      this.timerFired(t as Timer, now);
+      if (this.closed) return;
+    }
+    if (now >= this.lifetimeDue) {
+      this.close('proxy', 'lifetime');
+      return;
+    }
+    if (now >= this.idleCheckDue) {
+      this.checkIdle(now);
+      if (this.closed) return;
+    }
+    this.reschedule();
+  }
+
+  private timerFired(timer: Timer, now: number): void {
+    if (timer === Timer.Engine) {
+      const fn = this.engineTimer;
+      this.engineTimer = undefined;
+      fn?.(now);
+      return;
+    }
+    const reason = TIMER_REASON[timer]!;
+    if (this.engine?.onTimeout?.(reason) === true) return;
+    this.close('proxy', reason);
+  }
+
+  /** The shortest idle limit that applies now, and the reason it closes with. */
+  private idleLimit(): { limit: number; reason: CloseReason } {
+    let limit = this.inactivityLimit;
+    let reason: CloseReason = 'inactivity';
+    const st = this.socketIdleLimit;
+    if (!this.inFlightFlag && st < limit) {
+      limit = st;
+      reason = 'socket_timeout';
+    }
+    const hc = this.host.halfCloseTimeout;
+    if (this.halfClosedFlag && hc > 0 && hc < limit) {
+      limit = hc;
+      reason = 'half_close_timeout';
+    }
+    return { limit, reason };
+  }
+
+  /**
+   * Traffic since the last check moves `lastActivity` to now: never earlier than the real last
+   * byte, and at most one check interval later, so a limit is never judged early and fires at
+   * most `idleCheckStep(limit)` late. Checks run every step until the limit is reached.
+   */
+  private checkIdle(now: number): void {
+    const traffic = this.client.bytesRead + this.client.bytesWritten;
+    if (traffic !== this.seenTraffic) {
+      this.seenTraffic = traffic;
+      this.lastActivity = now;
+    }
+    const { limit, reason } = this.idleLimit();
+    if (limit === Infinity) {
+      this.idleCheckDue = Infinity;
+      return;
+    }
+    const expires = this.lastActivity + limit;
+    if (now >= expires) {
+      this.close('proxy', reason);
+      return;
+    }
+    this.idleCheckDue = Math.min(expires, now + idleCheckStep(limit));
+  }
+
+  private reschedule(): void {
+    let next = this.lifetimeDue < this.idleCheckDue ? this.lifetimeDue : this.idleCheckDue;
+    const due = this.due;
+    for (let t = 0; t < TIMER_COUNT; t++) if (due[t]! < next) next = due[t]!;
+    if (next === Infinity) {
+      this.host.deadlines.cancel(this);
+      this.scheduledFor = Infinity;
+      return;
+    }
+    this.scheduleAt(next);
+  }
+
+  private scheduleAt(due: number): void {
+    this.scheduledFor = due;
+    this.host.deadlines.schedule(this, due);
   }
 }
+
+/**
+ * How often an idle limit is checked: a twelfth of it, at least 200 ms. An idle connection
+ * closes within that (plus the deadline service's 10 ms) after its limit: inside the
+ * contract's max(10 %, 250 ms).
+ */
+export function idleCheckStep(limit: number): number {
+  return Math.max(limit / 12, 200);
+}
+
+function own(socket: net.Socket, record: ConnectionRecord, side: 'client' | 'backend'): void {
+  const s = socket as OwnedSocket;
+  s[kRecord] = record;
+  s[kSide] = side;
+  s.on('error', socketOnError);
+  s.on('close', socketOnClose);
+}
+
+function noop(): void {}

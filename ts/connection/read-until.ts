@@ -1,31 +1,36 @@
 import type * as net from 'node:net';
 
-export type ReadFailure = 'timeout' | 'closed' | 'too_large';
+export type ReadFailure = 'closed' | 'too_large';
+
+/** Stops a read in progress (its deadline fired): no callback follows. */
+export type CancelRead = () => void;
 
 /**
- * Read the first bytes of a connection until `parse` reaches a decision, bounded by
- * `timeoutMs` (initialDataTimeout: also for a client that sent some bytes but not enough)
- * and by `maxBytes`. The socket is paused again afterwards with nothing consumed but the
- * returned buffer, which the caller replays exactly once. Listeners are removed on every path.
+ * Read the first bytes of a connection until `parse` reaches a decision, bounded by `maxBytes`.
+ * The socket is paused again afterwards with nothing consumed but the returned buffer, which
+ * the caller replays exactly once. Listeners are removed on every path. There is no timer here:
+ * the caller's deadline (a connection record's initial-data or head deadline) bounds the wait
+ * and cancels the read when it fires.
  */
 export function readUntilDecided<T extends { kind: string }>(
   socket: net.Socket,
   initial: Buffer | undefined,
   parse: (buf: Buffer) => T,
-  opts: { timeoutMs: number; maxBytes: number },
+  maxBytes: number,
   done: (failure: ReadFailure | undefined, result: T | undefined, buffer: Buffer) => void,
-): void {
+): CancelRead {
   let buffer = initial ?? Buffer.alloc(0);
   let finished = false;
-  const finish = (failure: ReadFailure | undefined, result: T | undefined): void => {
-    if (finished) return;
+  const stop = (): void => {
     finished = true;
     socket.pause();
     socket.removeListener('data', onData);
     socket.removeListener('end', onEnd);
     socket.removeListener('close', onEnd);
-    socket.removeListener('timeout', onTimeout);
-    socket.setTimeout(0);
+  };
+  const finish = (failure: ReadFailure | undefined, result: T | undefined): void => {
+    if (finished) return;
+    stop();
     done(failure, result, buffer);
   };
   const decide = (): boolean => {
@@ -35,7 +40,7 @@ export function readUntilDecided<T extends { kind: string }>(
       finish(undefined, r);
       return true;
     }
-    if (buffer.length >= opts.maxBytes) {
+    if (buffer.length >= maxBytes) {
       finish('too_large', undefined);
       return true;
     }
@@ -46,12 +51,12 @@ export function readUntilDecided<T extends { kind: string }>(
     decide();
   };
   const onEnd = (): void => finish('closed', undefined);
-  const onTimeout = (): void => finish('timeout', undefined);
-  if (decide()) return;
+  if (decide()) return stop;
   socket.on('data', onData);
   socket.once('end', onEnd);
   socket.once('close', onEnd);
-  socket.setTimeout(opts.timeoutMs);
-  socket.once('timeout', onTimeout);
   socket.resume();
+  return () => {
+    if (!finished) stop();
+  };
 }

@@ -1,8 +1,9 @@
 /**
  * Pure timeout policy: which inactivity and lifetime limits apply to a connection under
- * the keep-alive treatment, and what a sweep should do about a connection now.
+ * the keep-alive treatment (the record judges them on the deadline service).
  */
 export interface TimeoutSettings {
+  socketTimeout: number;
   inactivityTimeout: number;
   maxConnectionLifetime: number;
   keepAliveTreatment: 'standard' | 'extended' | 'immortal';
@@ -12,8 +13,10 @@ export interface TimeoutSettings {
 }
 
 export interface Limits {
-  /** ms without traffic before the connection is warned and then closed; Infinity = never. */
+  /** ms without traffic before the connection is closed ('inactivity'); Infinity = never. */
   inactivity: number;
+  /** ms without traffic while no HTTP request waits on its backend ('socket_timeout'); Infinity = never. */
+  socketIdle: number;
   /** ms of age before it is closed; Infinity = never. */
   lifetime: number;
 }
@@ -22,8 +25,10 @@ export interface Limits {
 export function limitsFor(s: TimeoutSettings, keepAlive: boolean, random: () => number = Math.random): Limits {
   let inactivity = s.inactivityTimeout;
   let lifetime = s.maxConnectionLifetime;
+  const socketIdle = s.socketTimeout > 0 ? s.socketTimeout : Infinity;
   if (keepAlive) {
-    if (s.keepAliveTreatment === 'immortal') return { inactivity: Infinity, lifetime: Infinity };
+    // Immortal: no timeout of any kind closes a keep-alive connection (19.x skips its socket timeout too).
+    if (s.keepAliveTreatment === 'immortal') return { inactivity: Infinity, lifetime: Infinity, socketIdle: Infinity };
     if (s.keepAliveTreatment === 'extended') {
       inactivity = s.inactivityTimeout * s.keepAliveInactivityMultiplier;
       lifetime = s.extendedKeepAliveLifetime;
@@ -33,27 +38,5 @@ export function limitsFor(s: TimeoutSettings, keepAlive: boolean, random: () => 
     inactivity = Math.round(inactivity * (0.95 + random() * 0.1));
     lifetime = Math.round(lifetime * (0.95 + random() * 0.1));
   }
-  return { inactivity, lifetime };
-}
-
-export type TimeoutVerdict = 'ok' | 'warn-inactive' | 'close-inactive' | 'close-lifetime';
-
-export interface TimeoutState {
-  startTime: number;
-  lastActivity: number;
-  inactivityWarned: boolean;
-  inactivityLimit: number;
-  lifetimeLimit: number;
-}
-
-/**
- * Inactivity is warned on the first check past the limit and closed on the next check if
- * still idle; lifetime closes at once.
- */
-export function judgeTimeouts(state: TimeoutState, now: number): TimeoutVerdict {
-  if (now - state.startTime >= state.lifetimeLimit) return 'close-lifetime';
-  if (now - state.lastActivity >= state.inactivityLimit) {
-    return state.inactivityWarned ? 'close-inactive' : 'warn-inactive';
-  }
-  return 'ok';
+  return { inactivity, lifetime, socketIdle };
 }

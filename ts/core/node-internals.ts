@@ -17,14 +17,10 @@
 import * as net from 'node:net';
 import { channel } from 'node:diagnostics_channel';
 import { getSystemErrorName } from 'node:util';
+import type { INodeInternalsOptions } from '../types.js';
 
 /** Which of the tricks below are in use (see the table above). */
-export interface NodeInternalsOptions {
-  acceptTakeover: boolean;
-  directRead: boolean;
-  listenerSocketOptions: boolean;
-  raiseMallocThresholds: boolean;
-}
+export type NodeInternalsOptions = Required<INodeInternalsOptions>;
 
 export const NODE_INTERNALS_DEFAULTS: Readonly<NodeInternalsOptions> = Object.freeze({
   acceptTakeover: true,

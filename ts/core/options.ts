@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { configError } from './errors.js';
 import { clampTimer } from './ticker.js';
 import type { IAcmeOptions, ILogger, IMetricsOptions, ISmartProxyOptions, IZombieOptions, ProxyProtocolVersion } from '../types.js';
+import { NODE_INTERNALS_DEFAULTS, type NodeInternalsOptions } from './node-internals.js';
 
 export interface ResolvedZombieOptions {
   halfZombieGraceMs: number;
@@ -39,6 +40,9 @@ export const LETSENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org
 export interface ResolvedOptions {
   initialDataTimeout: number;
   connectionTimeout: number;
+  responseTimeout: number;
+  headersTimeout: number;
+  halfCloseTimeout: number;
   socketTimeout: number;
   inactivityTimeout: number;
   maxConnectionLifetime: number;
@@ -64,7 +68,34 @@ export interface ResolvedOptions {
   zombie: ResolvedZombieOptions;
   maxSniffBytes: number;
   defaults: ISmartProxyOptions['defaults'];
+  nodeInternals: Readonly<NodeInternalsOptions>;
 }
+
+/** The contract's defaults, in one place (timers in ms). */
+export const DEFAULTS = Object.freeze({
+  initialDataTimeout: 60_000,
+  connectionTimeout: 30_000,
+  responseTimeout: 60_000,
+  headersTimeout: 30_000,
+  halfCloseTimeout: 60_000,
+  socketTimeout: 3_600_000,
+  inactivityTimeout: 14_400_000,
+  maxConnectionLifetime: 86_400_000,
+  keepAliveTreatment: 'extended' as const,
+  keepAliveInactivityMultiplier: 6,
+  extendedKeepAliveLifetime: 604_800_000,
+  keepAlive: true,
+  keepAliveInitialDelay: 10_000,
+  inactivityCheckInterval: 60_000,
+  gracefulShutdownTimeout: 30_000,
+  maxConnectionsPerIP: 100,
+  connectionRateLimitPerMinute: 300,
+  maxConnections: 0,
+  maxSniffBytes: 65_536,
+  zombie: Object.freeze({ halfZombieGraceMs: 30_000, halfZombieGraceTlsMs: 300_000, stuckGraceMs: 60_000, stuckGraceTlsMs: 300_000 }),
+  metrics: Object.freeze({ enabled: true, sampleIntervalMs: 1000, retentionSeconds: 3600, maxTrackedIPs: 1000 }),
+  nodeInternals: NODE_INTERNALS_DEFAULTS,
+});
 
 type Check = (value: unknown, path: string) => void;
 
@@ -148,6 +179,9 @@ const TOP_LEVEL: Record<string, Check> = {
   defaults: object({ target: (v, p) => { if (!isObj(v)) throw configError(p, 'is not an object'); }, security: (v, p) => { if (!isObj(v)) throw configError(p, 'is not an object'); }, preserveSourceIP: bool }),
   initialDataTimeout: ms(false),
   connectionTimeout: ms(false),
+  responseTimeout: ms(false),
+  headersTimeout: ms(false),
+  halfCloseTimeout: ms(),
   socketTimeout: ms(),
   inactivityTimeout: ms(false),
   maxConnectionLifetime: ms(false),
@@ -191,6 +225,7 @@ const TOP_LEVEL: Record<string, Check> = {
   timeoutJitter: bool,
   zombie: object({ halfZombieGraceMs: ms(), halfZombieGraceTlsMs: ms(), stuckGraceMs: ms(), stuckGraceTlsMs: ms() }),
   maxSniffBytes: (v, p) => { count(v, p); if ((v as number) < 1024) throw configError(p, `${String(v)} is below 1024 bytes`); },
+  nodeInternals: object({ acceptTakeover: bool, directRead: bool, listenerSocketOptions: bool, raiseMallocThresholds: bool }),
 };
 
 /** Validate every field (unknown ones included) and fill in the contract's defaults. */
@@ -201,46 +236,53 @@ export function resolveOptions(options: ISmartProxyOptions): ResolvedOptions {
   const m: IMetricsOptions = o.metrics ?? {};
   const z: IZombieOptions = o.zombie ?? {};
   const sendProxy = o.sendProxyProtocol === true ? 'v1' : (o.sendProxyProtocol ?? false);
+  const d = DEFAULTS;
   return {
-    initialDataTimeout: clampTimer(o.initialDataTimeout ?? 60_000),
-    connectionTimeout: clampTimer(o.connectionTimeout ?? 30_000),
-    socketTimeout: clampTimer(o.socketTimeout ?? 3_600_000),
-    inactivityTimeout: clampTimer(o.inactivityTimeout ?? 14_400_000),
-    maxConnectionLifetime: clampTimer(o.maxConnectionLifetime ?? 86_400_000),
-    keepAliveTreatment: o.keepAliveTreatment ?? 'extended',
-    keepAliveInactivityMultiplier: o.keepAliveInactivityMultiplier ?? 6,
-    extendedKeepAliveLifetime: clampTimer(o.extendedKeepAliveLifetime ?? 604_800_000),
-    keepAlive: o.keepAlive ?? true,
-    keepAliveInitialDelay: clampTimer(o.keepAliveInitialDelay ?? 10_000),
-    inactivityCheckInterval: Math.max(1, clampTimer(o.inactivityCheckInterval ?? 60_000)),
-    gracefulShutdownTimeout: clampTimer(o.gracefulShutdownTimeout ?? 30_000),
-    maxConnectionsPerIP: o.maxConnectionsPerIP ?? 100,
-    connectionRateLimitPerMinute: o.connectionRateLimitPerMinute ?? 300,
-    maxConnections: o.maxConnections ?? 0,
+    initialDataTimeout: clampTimer(o.initialDataTimeout ?? d.initialDataTimeout),
+    connectionTimeout: clampTimer(o.connectionTimeout ?? d.connectionTimeout),
+    responseTimeout: clampTimer(o.responseTimeout ?? d.responseTimeout),
+    headersTimeout: clampTimer(o.headersTimeout ?? d.headersTimeout),
+    halfCloseTimeout: clampTimer(o.halfCloseTimeout ?? d.halfCloseTimeout),
+    socketTimeout: clampTimer(o.socketTimeout ?? d.socketTimeout),
+    inactivityTimeout: clampTimer(o.inactivityTimeout ?? d.inactivityTimeout),
+    maxConnectionLifetime: clampTimer(o.maxConnectionLifetime ?? d.maxConnectionLifetime),
+    keepAliveTreatment: o.keepAliveTreatment ?? d.keepAliveTreatment,
+    keepAliveInactivityMultiplier: o.keepAliveInactivityMultiplier ?? d.keepAliveInactivityMultiplier,
+    extendedKeepAliveLifetime: clampTimer(o.extendedKeepAliveLifetime ?? d.extendedKeepAliveLifetime),
+    keepAlive: o.keepAlive ?? d.keepAlive,
+    keepAliveInitialDelay: clampTimer(o.keepAliveInitialDelay ?? d.keepAliveInitialDelay),
+    inactivityCheckInterval: Math.max(1, clampTimer(o.inactivityCheckInterval ?? d.inactivityCheckInterval)),
+    gracefulShutdownTimeout: clampTimer(o.gracefulShutdownTimeout ?? d.gracefulShutdownTimeout),
+    maxConnectionsPerIP: o.maxConnectionsPerIP ?? d.maxConnectionsPerIP,
+    connectionRateLimitPerMinute: o.connectionRateLimitPerMinute ?? d.connectionRateLimitPerMinute,
+    maxConnections: o.maxConnections ?? d.maxConnections,
     acceptProxyProtocol: o.acceptProxyProtocol ?? false,
     proxyIPs: o.proxyIPs ?? [],
     sendProxyProtocol: sendProxy,
     acme: resolveAcme(o.acme),
     certProvisionFunction: o.certProvisionFunction,
     metrics: {
-      enabled: m.enabled ?? true,
-      sampleIntervalMs: m.sampleIntervalMs ?? 1000,
-      retentionSeconds: m.retentionSeconds ?? 3600,
-      maxTrackedIPs: m.maxTrackedIPs ?? 1000,
+      enabled: m.enabled ?? d.metrics.enabled,
+      sampleIntervalMs: m.sampleIntervalMs ?? d.metrics.sampleIntervalMs,
+      retentionSeconds: m.retentionSeconds ?? d.metrics.retentionSeconds,
+      maxTrackedIPs: m.maxTrackedIPs ?? d.metrics.maxTrackedIPs,
       prometheus: m.prometheus ? { port: m.prometheus.port, path: m.prometheus.path ?? '/metrics', host: m.prometheus.host ?? '127.0.0.1' } : undefined,
     },
     listenAddress: o.listenAddress,
     logger: o.logger,
     timeoutJitter: o.timeoutJitter ?? false,
-    zombie: {
-      halfZombieGraceMs: z.halfZombieGraceMs ?? 30_000,
-      halfZombieGraceTlsMs: z.halfZombieGraceTlsMs ?? 300_000,
-      stuckGraceMs: z.stuckGraceMs ?? 60_000,
-      stuckGraceTlsMs: z.stuckGraceTlsMs ?? 300_000,
-    },
-    maxSniffBytes: o.maxSniffBytes ?? 65_536,
+    zombie: { ...d.zombie, ...definedOnly(z) },
+    maxSniffBytes: o.maxSniffBytes ?? d.maxSniffBytes,
     defaults: o.defaults,
+    nodeInternals: Object.freeze({ ...d.nodeInternals, ...definedOnly(o.nodeInternals ?? {}) }),
   };
+}
+
+/** The fields of `o` that are set (so `{ a: undefined }` does not override a default). */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
 }
 
 function resolveAcme(a: IAcmeOptions | undefined): ResolvedAcmeOptions | undefined {

@@ -5,7 +5,15 @@ export interface TickerTask {
   cancel(): void;
 }
 
+/** A one-shot wake-up on the ticker, moved with `set()` (one timer for any number of alarms). */
+export interface TickerAlarm {
+  /** Run the alarm's function at `due` (ms since the epoch on the ticker's clock); replaces an earlier setting. */
+  set(due: number): void;
+  clear(): void;
+}
+
 interface Task {
+  /** 0 for an alarm (one-shot, re-set by its owner). */
   readonly intervalMs: number;
   readonly fn: (now: number) => void;
   nextDue: number;
@@ -21,8 +29,8 @@ export function clampTimer(ms: number): number {
 }
 
 /**
- * The one timer behind all periodic work (sweeps, samples, timeouts): a single
- * `unref()`ed setTimeout armed for the earliest due task (undici lib/util/timers).
+ * The one timer behind all periodic work (sweeps, samples) and the deadline service's
+ * alarm: a single `unref()`ed setTimeout armed for the earliest due task (undici lib/util/timers).
  * With `manual: true` no real timer is armed; tests move the clock and call `runDue()`.
  */
 export class Ticker {
@@ -52,6 +60,24 @@ export class Ticker {
     };
   }
 
+  /** A one-shot alarm, idle until `set()`. It survives stop(): setting it again re-arms it. */
+  alarm(fn: (now: number) => void): TickerAlarm {
+    const task: Task = { intervalMs: 0, fn, nextDue: Infinity, cancelled: false };
+    return {
+      set: (due: number) => {
+        task.nextDue = due;
+        task.cancelled = false;
+        if (!this.tasks.has(task)) this.tasks.add(task);
+        this.stopped = false;
+        this.arm();
+      },
+      clear: () => {
+        task.nextDue = Infinity;
+        if (this.tasks.delete(task) && this.tasks.size === 0) this.disarm();
+      },
+    };
+  }
+
   get size(): number {
     return this.tasks.size;
   }
@@ -61,9 +87,15 @@ export class Ticker {
     const now = this.clock.now();
     for (const task of [...this.tasks]) {
       if (task.cancelled || task.nextDue > now) continue;
-      // Skip missed periods rather than bursting to catch up.
-      task.nextDue += task.intervalMs;
-      if (task.nextDue <= now) task.nextDue = now + task.intervalMs;
+      if (task.intervalMs === 0) {
+        // An alarm fires once; its function may set it again.
+        task.nextDue = Infinity;
+        this.tasks.delete(task);
+      } else {
+        // Skip missed periods rather than bursting to catch up.
+        task.nextDue += task.intervalMs;
+        if (task.nextDue <= now) task.nextDue = now + task.intervalMs;
+      }
       try {
         task.fn(now);
       } catch (err) {

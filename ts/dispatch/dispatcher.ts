@@ -1,24 +1,20 @@
 import type * as net from 'node:net';
-import type { ConnectionManager, RefusalReason } from '../connection/connection-manager.js';
-import type { ConnectionRecord, SniffFacts } from '../connection/connection-record.js';
-import type { ResolvedOptions } from '../core/options.js';
-import type { Clock } from '../core/clock.js';
-import type { ILogger } from '../types.js';
-import type { CompiledRoute, RouteTable } from '../routing/index.js';
-import type { IpMatcher } from '../routing/index.js';
-import { normalizeIp } from '../routing/index.js';
+import type { RefusalReason } from '../connection/connection-manager.js';
+import { Timer, type ConnectionRecord, type SniffFacts } from '../connection/connection-record.js';
 import { readUntilDecided } from '../connection/read-until.js';
+import type { RelayReader } from '../core/node-internals.js';
+import { normalizeIp } from '../core/ip.js';
+import type { RouteTable } from '../routing/index.js';
 import { parseProxyHeader, MAX_PROXY_HEADER_BYTES } from '../protocol/proxy-protocol.js';
-import { sniffFirstBytes, type FirstBytes } from '../protocol/first-bytes.js';
+import { proxySignature, sniffFirstBytes, type FirstBytes } from '../protocol/first-bytes.js';
 import { connectionContext } from '../engines/route-context.js';
 import { runSocketHandler } from '../engines/socket-handler.js';
-import type { RelayReader } from '../core/node-internals.js';
 import { forwardConnection } from '../engines/l4-forward.js';
 import { routeRuntime } from '../engines/route-runtime.js';
 import { terminateTls } from '../engines/tls-terminate.js';
-import type { CertStore } from '../tls/cert-store.js';
 import { serveHttp } from '../engines/http/http-session.js';
-import type { HttpDeps } from '../engines/http/http-deps.js';
+import { answerAndClose } from '../engines/http/answer.js';
+import type { Services } from '../engines/services.js';
 
 /** Where accepted sockets go. */
 export interface AcceptSink {
@@ -32,63 +28,80 @@ export interface AcceptSink {
   onSocket(socket: net.Socket, port: number, reader: RelayReader | undefined): void;
 }
 
-export interface DispatcherEvents {
-  routeMiss(info: { clientIp: string; port: number; domain: string | undefined; connectionId: string }): void;
-  opened(record: ConnectionRecord): void;
-  protocolError(record: ConnectionRecord, what: string): void;
-}
-
-export interface DispatcherDeps {
-  options: ResolvedOptions;
-  cm: ConnectionManager;
-  clock: Clock;
-  logger: ILogger;
-  table(): RouteTable;
-  proxyIPs: IpMatcher | undefined;
-  events: DispatcherEvents;
-  requestServed(routeName: string, clientIp: string): void;
-  certStore: CertStore;
-  http: HttpDeps;
-}
-
 /**
  * The accept path of one connection, stage by stage:
- * register -> PROXY header (trusted peers only) -> limits on the real IP -> sniff (when a
- * route on the port needs first bytes) -> route match -> route security -> handler.
+ * record (owns the socket from birth) -> PROXY header (trusted peers only) -> limits on the
+ * real IP -> sniff (only when a route on the port needs first bytes; bounded by the
+ * initial-data deadline from accept) -> route match -> route security -> engine.
+ * Where no route needs the first bytes the backend is connected at once, so protocols whose
+ * server speaks first work; an untrusted client on a PROXY-protocol port then has its first
+ * bytes checked by the relay for a PROXY signature.
  */
 export class Dispatcher implements AcceptSink {
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly svc: Services) {}
 
   relaysOnly(port: number): boolean {
-    return this.deps.table().portRelaysOnly(port);
+    return this.svc.table().portRelaysOnly(port);
   }
 
   onSocket(socket: net.Socket, port: number, reader: RelayReader | undefined): void {
-    const { options, cm } = this.deps;
-    // An error handler from birth: a socket error never becomes an uncaught exception.
-    socket.on('error', noop);
+    const { options, cm } = this.svc;
     const clientIp = normalizeIp(socket.remoteAddress ?? '');
+    // The record installs the socket's error and close listeners now: nothing escapes, nothing leaks.
     const record = cm.create(socket, clientIp, socket.remotePort ?? 0, port);
     record.clientReader = reader;
-    socket.once('close', () => {
-      if (!record.backend) cm.finalize(record);
-    });
     if (socket.destroyed) {
-      cm.finalize(record);
+      record.close('client', 'closed');
       return;
     }
-    if (options.acceptProxyProtocol && this.deps.proxyIPs?.matches(clientIp)) {
-      this.readProxyHeader(record);
-    } else {
-      this.admitted(record, undefined, false);
-    }
+    if (options.acceptProxyProtocol && this.svc.proxyIPs?.matches(clientIp)) this.readProxyHeader(record);
+    else this.admitted(record, undefined, false);
+  }
+
+  /** First bytes are read under the initial-data deadline, counted from accept. */
+  private readFirst<T extends { kind: string }>(
+    record: ConnectionRecord,
+    pending: Buffer | undefined,
+    parse: (buf: Buffer) => T,
+    maxBytes: number,
+    /** What a client that leaves halfway sent (counted as a protocol error). */
+    truncated: (buffer: Buffer) => string,
+    done: (result: T, buffer: Buffer) => void,
+  ): void {
+    const { options } = this.svc;
+    record.startTimer(Timer.InitialData, options.initialDataTimeout, record.now(), record.startTime);
+    // A client that leaves before a decision: clean when it sent nothing, a truncated
+    // ClientHello / request head / PROXY header otherwise (read-until reports it below).
+    record.engine = {
+      onSocketClose: noop,
+      onTimeout: (reason) => {
+        if (reason !== 'initial_data_timeout') return false;
+        this.svc.events.protocolError(record, 'initial_data_timeout');
+        record.close('proxy', 'initial_data_timeout');
+        return true;
+      },
+    };
+    readUntilDecided(record.stream, pending, parse, maxBytes, (failure, result, buffer) => {
+      if (record.closed) return;
+      record.clearTimer(Timer.InitialData);
+      record.engine = undefined;
+      if (failure === 'closed') {
+        if (buffer.length === 0) record.close('client', 'closed');
+        else this.protocolError(record, truncated(buffer));
+        return;
+      }
+      if (failure || !result) {
+        this.protocolError(record, 'sniff_too_large');
+        return;
+      }
+      done(result, buffer);
+    });
   }
 
   private readProxyHeader(record: ConnectionRecord): void {
-    const { options, cm } = this.deps;
-    readUntilDecided(record.client, undefined, parseProxyHeader, { timeoutMs: options.initialDataTimeout, maxBytes: MAX_PROXY_HEADER_BYTES }, (failure, result, buffer) => {
-      if (failure || !result || result.kind !== 'ok') {
-        this.protocolError(record, failure === 'timeout' ? 'initial_data_timeout' : 'proxy_header');
+    this.readFirst(record, undefined, parseProxyHeader, MAX_PROXY_HEADER_BYTES, () => 'proxy_header', (result, buffer) => {
+      if (result.kind !== 'ok') {
+        this.protocolError(record, 'proxy_header');
         return;
       }
       record.proxyHeaderBytes = result.headerLength;
@@ -103,37 +116,24 @@ export class Dispatcher implements AcceptSink {
     });
   }
 
-  /**
-   * `trustedHeader`: the connection came from a trusted proxy with its PROXY header already
-   * read. Others are sniffed when acceptProxyProtocol is on, so a PROXY header from an
-   * untrusted peer is seen and refused (server-first protocols from such peers wait for
-   * initialDataTimeout on those ports).
-   */
+  /** `trustedHeader`: the connection came from a trusted proxy with its PROXY header already read. */
   private admitted(record: ConnectionRecord, pending: Buffer | undefined, trustedHeader: boolean): void {
-    const { cm, options } = this.deps;
+    const { cm, options } = this.svc;
     const refusal = cm.admit(record);
     if (refusal) {
       cm.refuse(record, refusal);
       return;
     }
-    const table = this.deps.table();
-    if (!table.portNeedsSniff(record.localPort) && (trustedHeader || !options.acceptProxyProtocol)) {
-      this.route(record, table, pending);
+    const table = this.svc.table();
+    if (!table.portNeedsSniff(record.localPort)) {
+      // Nothing to wait for: route now (server-speaks-first protocols get their backend at once).
+      // An untrusted peer's first bytes must still not be a PROXY header: the relay checks them.
+      const guard = options.acceptProxyProtocol && !trustedHeader ? this.proxyGuard(record) : undefined;
+      this.route(record, table, pending, guard);
       return;
     }
-    readUntilDecided(record.client, pending, sniffFirstBytes, { timeoutMs: options.initialDataTimeout, maxBytes: options.maxSniffBytes }, (failure, result, buffer) => {
-      if (record.closed) return;
-      if (failure === 'closed') {
-        // A client that leaves before a decision: clean when it sent nothing, a truncated
-        // ClientHello / request head / PROXY header otherwise.
-        if (buffer.length === 0) cm.close(record, 'closed', undefined);
-        else this.protocolError(record, buffer[0] === 0x16 ? 'truncated_client_hello' : 'truncated_first_bytes');
-        return;
-      }
-      if (failure || !result) {
-        this.protocolError(record, failure === 'timeout' ? 'initial_data_timeout' : 'sniff_too_large');
-        return;
-      }
+    this.readFirst(record, pending, sniffFirstBytes, options.maxSniffBytes, truncatedFirstBytes, (result, buffer) => {
+      if (result.kind === 'need-more') return;
       if (result.kind === 'invalid') {
         this.protocolError(record, result.reason);
         return;
@@ -145,20 +145,21 @@ export class Dispatcher implements AcceptSink {
       }
       record.facts = factsOf(result);
       const sniffed = buffer.length > 0 ? buffer : undefined;
-      const current = this.deps.table();
+      const current = this.svc.table();
       if (result.kind === 'http' && current.portHasHttpRoutes(record.localPort)) {
         // Plain HTTP: every request is routed on its own by the HTTP layer.
-        this.startHttp(record, record.client, sniffed, false);
+        this.startHttp(record, sniffed, false);
         return;
       }
-      this.route(record, current, sniffed);
+      this.route(record, current, sniffed, undefined);
     });
   }
 
-  private route(record: ConnectionRecord, table: RouteTable, sniffed: Buffer | undefined): void {
-    const { cm, clock, logger, options } = this.deps;
+  private route(record: ConnectionRecord, table: RouteTable, sniffed: Buffer | undefined, guard: ((buf: Buffer) => 'more' | 'pass' | 'reject') | undefined): void {
+    const { cm, clock, logger, options, events } = this.svc;
     const facts = record.facts;
     const domain = facts?.sni ?? facts?.httpHost;
+    const isHttp = facts?.isHttp === true;
     const match = table.match({
       port: record.localPort,
       clientIp: record.clientIp,
@@ -167,74 +168,103 @@ export class Dispatcher implements AcceptSink {
       phase: 'connection',
     });
     if (!match) {
-      this.deps.events.routeMiss({ clientIp: record.clientIp, port: record.localPort, domain, connectionId: record.idText });
-      cm.close(record, 'route_miss', undefined);
+      events.routeMiss(record, domain);
+      // A plain HTTP request is answered in HTTP, also on a port whose routes are socket handlers.
+      if (isHttp) answerAndClose(record, 404, 'route_miss', clock.now());
+      else record.close('proxy', 'route_miss');
       return;
     }
     const route = match.route;
     const refusal: RefusalReason | undefined = cm.admitRoute(record, route);
     if (refusal) {
-      cm.refuse(record, refusal, route.name);
+      if (isHttp) {
+        cm.reportRefusal(record, refusal, route.name);
+        answerAndClose(record, refusal === 'route_max_connections' ? 429 : 403, 'blocked', clock.now());
+      } else {
+        cm.refuse(record, refusal, route.name);
+      }
       return;
     }
     this.announce(record);
     if (facts?.isTls && (route.tlsMode === 'terminate' || route.tlsMode === 'terminate-and-reencrypt')) {
-      terminateTls(record, route, sniffed, { certStore: this.deps.certStore, logger, handshakeTimeoutMs: options.initialDataTimeout }, (err, secure) => {
-        if (err || !secure) {
-          this.protocolError(record, 'tls_handshake');
-          return;
-        }
-        this.startHttp(record, secure, undefined, true);
-      });
+      terminateTls(
+        record,
+        route,
+        sniffed,
+        this.svc.certStore,
+        options.initialDataTimeout,
+        clock.now(),
+        () => this.startHttp(record, undefined, true),
+        (why) => events.protocolError(record, why === 'tls_handshake_timeout' ? 'tls_handshake_timeout' : 'tls_handshake'),
+      );
       return;
     }
     if (route.layer === 'http' && !facts?.isTls) {
-      this.startHttp(record, record.client, sniffed, false);
+      this.startHttp(record, sniffed, false);
       return;
     }
     const action = route.config.action;
-    this.deps.requestServed(route.name, record.clientIp);
+    events.requestServed(route.name, record.clientIp);
     if (action.type === 'socket-handler') {
-      runSocketHandler(record.client, record.idText, route.config, connectionContext(record, clock.now()), sniffed, logger, () => cm.close(record, 'handler_error', undefined));
+      const run = (first: Buffer | undefined): void => runSocketHandler(record, route.config, connectionContext(record, clock.now()), first, logger);
+      if (!guard) return run(sniffed);
+      // User code reads the socket itself: an untrusted peer's first bytes are judged before it runs.
+      this.readFirst(record, sniffed, judgeProxySignature, 16, truncatedFirstBytes, (r, buffer) => {
+        if (r.kind === 'reject') this.protocolError(record, 'untrusted_proxy_header');
+        else run(buffer.length > 0 ? buffer : undefined);
+      });
       return;
     }
-    const selector = routeRuntime(route).selector;
-    const sendProxy = action.sendProxyProtocol ?? options.sendProxyProtocol;
-    forwardConnection({ options, cm, clock, logger }, record, selector, () => connectionContext(record, clock.now()), sendProxy, sniffed);
+    forwardConnection(this.svc, record, {
+      selector: routeRuntime(route).selector,
+      ctx: () => connectionContext(record, clock.now()),
+      sendProxy: action.sendProxyProtocol ?? options.sendProxyProtocol,
+      sniffed,
+      firstBytes: guard,
+    });
   }
 
-  /** The connection is accepted for serving: OS-level idle limit, and the connection:open event (once). */
+  /** The relay's check of an untrusted peer's first bytes, reporting a PROXY header it finds. */
+  private proxyGuard(record: ConnectionRecord): (buf: Buffer) => 'more' | 'pass' | 'reject' {
+    return (buf) => {
+      const verdict = proxySignature(buf);
+      if (verdict === 'reject') this.svc.events.protocolError(record, 'untrusted_proxy_header');
+      return verdict;
+    };
+  }
+
+  /** The connection is accepted for serving: the connection:open event (once). */
   private announce(record: ConnectionRecord): void {
     if (record.announced) return;
     record.announced = true;
-    const { options, cm } = this.deps;
-    if (options.socketTimeout > 0) {
-      // on(), not setTimeout's once-callback: Node re-arms the timer on the next byte, and an
-      // in-flight HTTP request is skipped rather than ending the watch.
-      record.client.setTimeout(options.socketTimeout);
-      record.client.on('timeout', () => {
-        if (!record.inFlight) cm.close(record, 'socket_timeout', 'peer_closed');
-      });
-    }
-    this.deps.events.opened(record);
+    this.svc.events.opened(record);
   }
 
-  private startHttp(record: ConnectionRecord, stream: net.Socket, initial: Buffer | undefined, isTls: boolean): void {
+  private startHttp(record: ConnectionRecord, initial: Buffer | undefined, isTls: boolean): void {
     record.exemptFromStuckRule = true;
     this.announce(record);
-    serveHttp(record, stream, initial, isTls, this.deps.http);
+    serveHttp(this.svc, record, initial, isTls);
   }
 
   private protocolError(record: ConnectionRecord, what: string): void {
-    this.deps.events.protocolError(record, what);
-    this.deps.cm.close(record, what === 'initial_data_timeout' ? 'initial_data_timeout' : 'protocol_error', undefined);
+    this.svc.events.protocolError(record, what);
+    record.close('client', 'protocol_error');
   }
 }
 
 function noop(): void {}
 
+function truncatedFirstBytes(buffer: Buffer): string {
+  return buffer[0] === 0x16 ? 'truncated_client_hello' : 'truncated_first_bytes';
+}
+
+function judgeProxySignature(buf: Buffer): { kind: 'need-more' | 'pass' | 'reject' } {
+  const v = proxySignature(buf);
+  return { kind: v === 'more' ? 'need-more' : v };
+}
+
 function factsOf(r: FirstBytes): SniffFacts {
-  if (r.kind === 'tls') return { isTls: true, sni: r.sni, tlsVersion: r.version, httpHost: undefined };
-  if (r.kind === 'http') return { isTls: false, sni: undefined, tlsVersion: undefined, httpHost: r.host };
-  return { isTls: false, sni: undefined, tlsVersion: undefined, httpHost: undefined };
+  if (r.kind === 'tls') return { isTls: true, isHttp: false, sni: r.sni, tlsVersion: r.version, httpHost: undefined };
+  if (r.kind === 'http') return { isTls: false, isHttp: true, sni: undefined, tlsVersion: undefined, httpHost: r.host };
+  return { isTls: false, isHttp: false, sni: undefined, tlsVersion: undefined, httpHost: undefined };
 }

@@ -8,42 +8,30 @@
  * the TCP handle's own counters, which see every TLS record (test/tls/byte-count.test.ts).
  */
 import * as tls from 'node:tls';
-import type { ConnectionRecord } from '../connection/connection-record.js';
+import { Timer, type ConnectionRecord } from '../connection/connection-record.js';
 import type { CompiledRoute } from '../routing/route-table.js';
 import type { CertStore } from '../tls/cert-store.js';
-import type { ILogger } from '../types.js';
-
-export interface TerminateTlsDeps {
-  certStore: CertStore;
-  logger: ILogger;
-  handshakeTimeoutMs: number;
-}
 
 export const TERMINATE_ALPN = ['http/1.1'];
 
 /**
- * Wraps record.client (paused) in a server TLSSocket and calls `done` exactly once: with the
- * TLSSocket after the handshake, or with an error (handshake failure, timeout, peer gone), after
- * which the TLSSocket is destroyed and the caller closes the connection. The TLSSocket keeps one
- * error listener for its whole life (logs at debug); the caller adds its own for its close path.
+ * Wraps record.client (paused) in a server TLSSocket that the record owns from birth, under the
+ * record's TLS-handshake deadline (`handshakeTimeoutMs`), and calls `secured` with it after the
+ * handshake. A failed handshake, the client leaving during it, or the deadline close the record
+ * ('tls_error' / 'tls_handshake_timeout'); `failed` is told first (to count a protocol error).
  */
 export function terminateTls(
   record: ConnectionRecord,
   route: CompiledRoute,
   sniffed: Buffer | undefined,
-  deps: TerminateTlsDeps,
-  done: (err: Error | undefined, secure?: tls.TLSSocket) => void,
+  certStore: CertStore,
+  handshakeTimeoutMs: number,
+  now: number,
+  secured: (secure: tls.TLSSocket) => void,
+  failed: (why: 'tls_error' | 'tls_handshake_timeout') => void,
 ): void {
-  const { certStore, logger } = deps;
   const raw = record.client;
-  if (raw.destroyed) {
-    done(new Error('client socket closed before the TLS handshake'));
-    return;
-  }
   if (sniffed !== undefined && sniffed.length > 0) raw.unshift(sniffed);
-
-  let settled = false;
-  let timer: NodeJS.Timeout | undefined;
   const secure = new tls.TLSSocket(raw, {
     isServer: true,
     secureContext: certStore.secureContextFor(record.facts?.sni, route),
@@ -52,35 +40,38 @@ export function terminateTls(
     requestCert: false,
     rejectUnauthorized: false,
   });
-
-  const finish = (err: Error | undefined): void => {
-    if (settled) return;
-    settled = true;
-    clearTimeout(timer);
-    secure.removeListener('secure', onSecure);
-    secure.removeListener('close', onClose);
-    if (err !== undefined) {
-      done(err);
-      secure.destroy();
-      return;
-    }
-    done(undefined, secure);
+  record.engine = {
+    onSocketClose: () => {
+      failed('tls_error');
+      record.close('client', 'tls_error');
+    },
+    onTimeout: (reason) => {
+      if (reason !== 'tls_handshake_timeout') return false;
+      failed('tls_handshake_timeout');
+      record.close('proxy', 'tls_handshake_timeout');
+      return true;
+    },
+    errorReason: () => {
+      failed('tls_error');
+      return 'tls_error';
+    },
   };
-  const onError = (err: Error): void => {
-    if (!settled) {
-      finish(err);
-      return;
-    }
-    logger.debug({ conn: record.idText, err: err.message }, 'tls socket error');
+  record.attachStream(secure);
+  if (record.closed) return;
+  if (handshakeTimeoutMs > 0) record.startTimer(Timer.TlsHandshake, handshakeTimeoutMs, now);
+  // A client that ends its side during the handshake (a TLS 1.3 client may leave right after
+  // its Finished): the TLS socket sees the FIN but neither completes nor closes by itself.
+  const onEnd = (): void => {
+    if (record.closed) return;
+    failed('tls_error');
+    record.close('client', 'tls_error');
   };
-  const onSecure = (): void => finish(undefined);
-  const onClose = (): void => finish(new Error('client closed during the TLS handshake'));
-
-  secure.on('error', onError); // from birth, for the socket's whole life
-  secure.once('secure', onSecure);
-  secure.once('close', onClose);
-  if (deps.handshakeTimeoutMs > 0) {
-    timer = setTimeout(() => finish(new Error(`TLS handshake not complete after ${deps.handshakeTimeoutMs} ms`)), deps.handshakeTimeoutMs);
-    timer.unref();
-  }
+  secure.once('end', onEnd);
+  secure.once('secure', () => {
+    secure.removeListener('end', onEnd);
+    record.clearTimer(Timer.TlsHandshake);
+    if (record.closed) return;
+    record.engine = undefined;
+    secured(secure);
+  });
 }

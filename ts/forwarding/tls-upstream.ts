@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
-import type { TerminationReason } from '../connection/connection-record.js';
-import { awaitReady } from './upstream-connector.js';
+import { awaitReady, type ConnectFailure, type PendingConnect } from './upstream-connector.js';
 
 export interface TlsConnectOptions {
   host: string;
@@ -12,25 +11,21 @@ export interface TlsConnectOptions {
   rejectUnauthorized?: boolean;
   /** Trusted CAs (PEM) when verifying; default the system store. */
   ca?: string | string[];
-  /** Bound on TCP connect plus TLS handshake. */
-  timeoutMs: number;
   keepAlive: boolean;
   keepAliveInitialDelay: number;
 }
 
-export type TlsConnectResult =
-  | { ok: true; socket: tls.TLSSocket }
-  | { ok: false; reason: TerminationReason; error: Error };
+export type TlsConnectResult = { ok: true; socket: tls.TLSSocket } | ConnectFailure;
 
 export const UPSTREAM_ALPN = ['http/1.1'];
 
 /**
- * Open a TLS connection to a backend ('terminate-and-reencrypt'), bounded by `timeoutMs` for
- * connect and handshake together. Mirrors connectUpstream: an error handler from birth, on
- * failure the socket is destroyed and the reason returned ('connect_refused' / 'connect_timeout'
- * before TCP is up, 'protocol_error' for a failed handshake), never thrown.
+ * Open a TLS connection to a backend ('terminate-and-reencrypt'). Mirrors connectUpstream: an
+ * error handler from birth, on failure the socket is destroyed and the reason returned
+ * ('connect_refused' before TCP is up, 'protocol_error' for a failed handshake), never thrown;
+ * the caller's connect deadline (connect plus handshake) calls `abort`.
  */
-export function connectTlsUpstream(o: TlsConnectOptions, done: (r: TlsConnectResult) => void): tls.TLSSocket {
+export function connectTlsUpstream(o: TlsConnectOptions, done: (r: TlsConnectResult) => void): PendingConnect {
   const servername = o.servername ?? (isIP(o.host) === 0 ? o.host : undefined);
   const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
     host: o.host,
@@ -45,6 +40,5 @@ export function connectTlsUpstream(o: TlsConnectOptions, done: (r: TlsConnectRes
   const socket = tls.connect(options);
   socket.setNoDelay(true);
   if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveInitialDelay);
-  awaitReady(socket, 'secureConnect', `TLS connect to ${o.host}:${o.port}`, o.timeoutMs, done);
-  return socket;
+  return awaitReady(socket, 'secureConnect', done);
 }

@@ -1,23 +1,29 @@
 import * as net from 'node:net';
-import type { TerminationReason } from '../connection/connection-record.js';
+import type { CloseReason } from '../connection/close-reason.js';
 
 export interface ConnectOptions {
   host: string;
   port: number;
-  timeoutMs: number;
   keepAlive: boolean;
   keepAliveInitialDelay: number;
-  /** Deliver reads through this callback instead of the Readable stream (see direct-read.ts). */
+  /** Deliver reads through this callback instead of the Readable stream (see core/node-internals.ts). */
   onread?: net.OnReadOpts;
 }
 
-export type ConnectResult = { ok: true; socket: net.Socket } | { ok: false; reason: TerminationReason; error: Error };
+export type ConnectFailure = { ok: false; reason: CloseReason; error: Error };
+export type ConnectResult = { ok: true; socket: net.Socket } | ConnectFailure;
+
+/** A connection attempt in progress; `abort` settles it as failed (the caller's deadline fired, or its client left). */
+export interface PendingConnect {
+  abort(reason: CloseReason, message: string): void;
+}
 
 /**
- * Open a backend TCP connection, bounded by `timeoutMs`. The socket has an error handler
- * from birth; on failure it is destroyed and the reason returned, never thrown.
+ * Open a backend TCP connection. The socket has an error handler from birth; on failure it is
+ * destroyed and the reason returned, never thrown. There is no timer here: the connection
+ * record's connect deadline (connectionTimeout) calls `abort`.
  */
-export function connectUpstream(o: ConnectOptions, done: (r: ConnectResult) => void): net.Socket {
+export function connectUpstream(o: ConnectOptions, done: (r: ConnectResult) => void): PendingConnect {
   const socket = net.connect({
     host: o.host,
     port: o.port,
@@ -27,50 +33,49 @@ export function connectUpstream(o: ConnectOptions, done: (r: ConnectResult) => v
     keepAliveInitialDelay: o.keepAliveInitialDelay,
     onread: o.onread,
   });
-  awaitReady(socket, 'connect', `connect to ${o.host}:${o.port}`, o.timeoutMs, done);
-  return socket;
+  return awaitReady(socket, 'connect', done);
 }
 
 /**
  * Settle a backend socket's connection attempt exactly once: `readyEvent` ('connect', or
- * 'secureConnect' for TLS) within `timeoutMs`, or a failure reason (refused / timed out before
- * TCP is up, protocol_error after). Every listener it adds is removed; a failed socket is
+ * 'secureConnect' for TLS), a socket error (refused before TCP is up, protocol_error after:
+ * a failed TLS handshake), or `abort()`. Every listener it adds is removed; a failed socket is
  * destroyed with an error handler left in place.
  */
 export function awaitReady<S extends net.Socket>(
   socket: S,
   readyEvent: 'connect' | 'secureConnect',
-  what: string,
-  timeoutMs: number,
-  done: (r: { ok: true; socket: S } | { ok: false; reason: TerminationReason; error: Error }) => void,
-): void {
+  done: (r: { ok: true; socket: S } | ConnectFailure) => void,
+): PendingConnect {
   let settled = false;
   let tcpUp = false;
-  const finish = (r: { ok: true; socket: S } | { ok: false; reason: TerminationReason; error: Error }): void => {
+  const finish = (r: { ok: true; socket: S } | ConnectFailure): void => {
     if (settled) return;
     settled = true;
     socket.removeListener('error', onError);
-    socket.removeListener('timeout', onTimeout);
+    socket.removeListener('close', onClose);
     socket.removeListener('connect', onConnect);
     socket.removeListener(readyEvent, onReady);
-    socket.setTimeout(0);
     if (!r.ok) {
-      socket.on('error', () => {});
+      socket.on('error', noop);
       socket.destroy();
     }
     done(r);
   };
   const onError = (err: NodeJS.ErrnoException): void => {
-    const reason: TerminationReason = err.code === 'ETIMEDOUT' ? 'connect_timeout' : tcpUp ? 'protocol_error' : 'connect_refused';
+    const reason: CloseReason = err.code === 'ETIMEDOUT' ? 'connect_timeout' : tcpUp ? 'protocol_error' : 'connect_refused';
     finish({ ok: false, reason, error: err });
   };
-  const onTimeout = (): void => finish({ ok: false, reason: 'connect_timeout', error: new Error(`${what} not complete after ${timeoutMs} ms`) });
+  const onClose = (): void => finish({ ok: false, reason: tcpUp ? 'protocol_error' : 'connect_refused', error: new Error('closed while connecting') });
   const onConnect = (): void => {
     tcpUp = true;
   };
   const onReady = (): void => finish({ ok: true, socket });
   socket.on('error', onError);
-  socket.setTimeout(timeoutMs, onTimeout);
+  socket.once('close', onClose);
   if (readyEvent !== 'connect') socket.once('connect', onConnect);
   socket.once(readyEvent, onReady);
+  return { abort: (reason, message) => finish({ ok: false, reason, error: new Error(message) }) };
 }
+
+function noop(): void {}

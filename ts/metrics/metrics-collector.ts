@@ -91,7 +91,9 @@ export class MetricsCollector {
   private readonly routes: RouteTable;
   private readonly closedSamples = new RecentSamples(METRICS_DEFAULTS.percentileSamples, 3);
   private readonly refusals = new ReasonCounter();
-  private readonly terminations = { client: new ReasonCounter(), backend: new ReasonCounter() };
+  /** Closed connections by reason, and by the side that ended them and reason. */
+  private readonly closes = new ReasonCounter();
+  private readonly terminations = { client: new ReasonCounter(), backend: new ReasonCounter(), proxy: new ReasonCounter() };
   private connectionsTotal = 0;
   private requestsTotal = 0;
   private sampledIn = 0;
@@ -176,12 +178,19 @@ export class MetricsCollector {
     if (this.enabled) this.refusals.inc(reason);
   }
 
-  connectionTerminated(side: 'client' | 'backend', reason: string): void {
-    if (this.enabled) this.terminations[side].inc(reason);
+  /** One connection closed: who ended it (client, backend, or the proxy itself) and why. */
+  connectionEnded(side: 'client' | 'backend' | 'proxy', reason: string): void {
+    if (!this.enabled) return;
+    this.closes.inc(reason);
+    this.terminations[side].inc(reason);
   }
 
-  terminationStats(): { client: Record<string, number>; backend: Record<string, number> } {
-    return { client: this.terminations.client.toRecord(), backend: this.terminations.backend.toRecord() };
+  closeStats(): Record<string, number> {
+    return this.closes.toRecord();
+  }
+
+  terminationStats(): { client: Record<string, number>; backend: Record<string, number>; proxy: Record<string, number> } {
+    return { client: this.terminations.client.toRecord(), backend: this.terminations.backend.toRecord(), proxy: this.terminations.proxy.toRecord() };
   }
 
   refusalStats(): Record<string, number> {
@@ -224,6 +233,7 @@ export class MetricsCollector {
       routes: () => this.routes.values(),
       unroutedBytes: () => ({ in: this.routes.unroutedIn, out: this.routes.unroutedOut }),
       refusals: () => this.refusals.entries(),
+      closes: () => this.closes.entries(),
       terminations: (side) => this.terminations[side].entries(),
       trackedIps: () => this.ips.size,
     });

@@ -19,7 +19,8 @@ export interface PrometheusSource {
   routes(): Iterable<RouteEntry>;
   unroutedBytes(): { in: number; out: number };
   refusals(): Iterable<[string, number]>;
-  terminations(side: 'client' | 'backend'): Iterable<[string, number]>;
+  closes(): Iterable<[string, number]>;
+  terminations(side: 'client' | 'backend' | 'proxy'): Iterable<[string, number]>;
   trackedIps(): number;
 }
 
@@ -111,13 +112,23 @@ export class PrometheusExporter {
       },
     });
     new Counter({
+      name: 'smartproxy_connections_closed_total',
+      help: 'Connections closed, by reason (one close per connection)',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of source.closes()) this.inc({ reason }, n);
+      },
+    });
+    new Counter({
       name: 'smartproxy_connection_terminations_total',
-      help: 'Connection terminations by the side that ended it and reason',
+      help: 'Connections closed, by the side that ended them (client, backend, proxy) and reason',
       labelNames: ['side', 'reason'],
       registers,
       collect() {
         this.reset();
-        for (const side of ['client', 'backend'] as const) {
+        for (const side of ['client', 'backend', 'proxy'] as const) {
           for (const [reason, n] of source.terminations(side)) this.inc({ side, reason }, n);
         }
       },

@@ -19,6 +19,21 @@ function startsWithSignature(buf: Buffer, sig: Buffer): boolean | 'partial' {
   return buf.length >= sig.length ? true : 'partial';
 }
 
+/**
+ * For an untrusted client on a PROXY-protocol port whose bytes go straight to the backend: 'more'
+ * while its first bytes are still a prefix of a PROXY v1/v2 signature, 'reject' once they carry
+ * one, 'pass' otherwise.
+ */
+export function proxySignature(buf: Buffer): 'more' | 'pass' | 'reject' {
+  let partial = false;
+  for (const sig of [PROXY_V1, PROXY_V2]) {
+    const m = startsWithSignature(buf, sig);
+    if (m === true) return 'reject';
+    if (m === 'partial') partial = true;
+  }
+  return partial ? 'more' : 'pass';
+}
+
 /** Classify a connection's first bytes: TLS ClientHello, HTTP request head, a PROXY header, or raw bytes. */
 export function sniffFirstBytes(buf: Buffer): FirstBytes {
   if (buf.length === 0) return { kind: 'need-more' };

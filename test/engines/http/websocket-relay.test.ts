@@ -2,7 +2,6 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { WebSocket, type RawData } from 'ws';
-import { pingedRelayCount, sweepPeriod } from '../../../ts/engines/http/websocket-relay.js';
 import { FrameTracker, encodeFrame, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, type CompletedFrame } from '../../../ts/protocol/ws-frames.js';
 import {
   closeOf,
@@ -20,8 +19,9 @@ const INTERVAL = 30_000;
 const TIMEOUT = 10_000;
 const MASK = Buffer.from([1, 2, 3, 4]);
 /** How late the shared sweeper may be for these limits. */
-const PERIOD = sweepPeriod(INTERVAL, TIMEOUT);
-const PERIOD_DEFAULT = sweepPeriod(INTERVAL, INTERVAL);
+/** How late a ping or its timeout may come: the deadline service's bucket (10 ms) and the harness's tick step (50 ms). */
+const PERIOD = 60;
+const PERIOD_DEFAULT = PERIOD;
 
 function framesOf(bytes: Buffer): CompletedFrame[] {
   return new FrameTracker().feed(bytes);
@@ -59,7 +59,7 @@ describe('relayWebSocket without pings (plain pipe)', () => {
     await exerciseEcho(t, h);
     const entry = await h.nextRelay();
     // After the close handshake the ws server ends TCP first (RFC 6455 7.1.1).
-    assert.equal(await entry.closed, 'backend_closed');
+    assert.equal(await entry.closed, 'closed/backend');
     assert.equal(entry.closeCalls, 1);
     assert.equal(h.ticker.size, 0, 'no ticker task without pings');
   });
@@ -92,7 +92,7 @@ describe('relayWebSocket without pings (plain pipe)', () => {
     peer.socket.end(late);
     await waitFor(() => client.ended, 'client sees FIN');
     assert.ok(client.received().equals(late), 'data after the client FIN still reaches it');
-    assert.equal(await entry.closed, 'client_closed');
+    assert.equal(await entry.closed, 'closed/client');
   });
 
   test('close() ends both sides; onClose once with the reason', { timeout: 15_000 }, async (t) => {
@@ -104,11 +104,11 @@ describe('relayWebSocket without pings (plain pipe)', () => {
     const wsClosed = closeOf(ws);
     const peerClosed = closeOf(peer);
     entry.relay.close('shutdown');
-    entry.relay.close('again');
+    entry.relay.close('closed');
     assert.equal(await wsClosed, 1006);
     assert.equal(await peerClosed, 1006);
-    assert.equal(await entry.closed, 'shutdown');
-    entry.relay.close('after the end');
+    assert.equal(await entry.closed, 'shutdown/proxy');
+    entry.relay.close('closed');
     assert.equal(entry.closeCalls, 1);
   });
 
@@ -119,7 +119,7 @@ describe('relayWebSocket without pings (plain pipe)', () => {
     const entry = await h.nextRelay();
     const peer = await backend.nextPeer();
     peer.socket.resetAndDestroy();
-    assert.equal(await entry.closed, 'backend_error');
+    assert.equal(await entry.closed, 'reset/backend');
     await waitFor(() => client.ended, 'client sees the end');
   });
 });
@@ -130,8 +130,9 @@ describe('relayWebSocket with pings (manual clock and ticker)', () => {
     const h = await startRelayHarness(t, { backendPort: backend.port, pingIntervalMs: 1000, pingTimeoutMs: 1_000_000 });
     await exerciseEcho(t, h, () => h.tick(1000));
     assert.equal(backend.pongs.length, 0);
-    assert.equal(await (await h.nextRelay()).closed, 'backend_closed');
-    assert.equal(h.ticker.size, 0, 'sweeper task cancelled with its last relay');
+    assert.equal(await (await h.nextRelay()).closed, 'closed/backend');
+    assert.equal(h.deadlines.size, 0, 'no deadline left with its last relay');
+    assert.equal(h.ticker.size, 0, 'the ticker timer goes with the last deadline');
   });
 
   test('with permessage-deflate (RSV1 frames) as well', { timeout: 15_000 }, async (t) => {
@@ -197,11 +198,11 @@ describe('relayWebSocket with pings (manual clock and ticker)', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(client.ended, false, 'not before the timeout');
     h.tick(PERIOD + 1);
-    assert.equal(await entry.closed, 'ws_ping_timeout');
+    assert.equal(await entry.closed, 'ws_ping_timeout/proxy');
     await waitFor(() => client.ended, 'client sees the end');
     assert.equal(await peerClosed, 1006);
     assert.equal(h.ticker.size, 0);
-    assert.equal(pingedRelayCount(h.ticker), 0);
+    assert.equal(h.deadlines.size, 0);
   });
 
   test('a ws client with autoPong off is closed too; pingTimeoutMs defaults to pingIntervalMs', { timeout: 15_000 }, async (t) => {
@@ -218,7 +219,7 @@ describe('relayWebSocket with pings (manual clock and ticker)', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(ws.readyState, WebSocket.OPEN);
     h.tick(PERIOD_DEFAULT + 1);
-    assert.equal(await entry.closed, 'ws_ping_timeout');
+    assert.equal(await entry.closed, 'ws_ping_timeout/proxy');
     assert.equal(await wsClosed, 1006);
   });
 
@@ -273,7 +274,7 @@ describe('relayWebSocket with pings (manual clock and ticker)', () => {
     );
     assert.ok(client.received().subarray(0, big.length).equals(big));
     h.tick(TIMEOUT + PERIOD);
-    assert.equal(await entry.closed, 'ws_ping_timeout');
+    assert.equal(await entry.closed, 'ws_ping_timeout/proxy');
   });
 
   test('stress: many backend messages with pings injected at arbitrary points arrive intact', { timeout: 15_000 }, async (t) => {
@@ -354,30 +355,30 @@ describe('relayWebSocket with pings (manual clock and ticker)', () => {
     assert.ok(client.received().equals(closeFrame), 'nothing after the Close frame');
   });
 
-  test('an unframeable length from the backend closes both sides (ws_protocol_error)', { timeout: 15_000 }, async (t) => {
+  test('an unframeable length from the backend closes both sides (protocol_error)', { timeout: 15_000 }, async (t) => {
     const backend = await startRawBackend(t);
     const h = await startRelayHarness(t, { backendPort: backend.port, pingIntervalMs: INTERVAL, pingTimeoutMs: TIMEOUT });
     const client = await rawWsClient(t, h.port);
     const entry = await h.nextRelay();
     const peer = await backend.nextPeer();
     peer.socket.write(Buffer.from([0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 1, 0xaa]));
-    assert.equal(await entry.closed, 'ws_protocol_error');
+    assert.equal(await entry.closed, 'protocol_error/backend');
     await waitFor(() => client.ended, 'client sees the end');
   });
 
-  test('all relays on one ticker share one sweeper task, removed with the last relay', { timeout: 15_000 }, async (t) => {
+  test('all relays share the one ticker timer (one deadline each), removed with the last relay', { timeout: 15_000 }, async (t) => {
     const backend = await startWsBackend(t);
     const h = await startRelayHarness(t, { backendPort: backend.port, pingIntervalMs: INTERVAL, pingTimeoutMs: TIMEOUT });
     const clients = await Promise.all([1, 2, 3].map(() => connectWs(t, h.url)));
     const entries = await Promise.all([1, 2, 3].map(() => h.nextRelay()));
     assert.equal(h.ticker.size, 1);
-    assert.equal(pingedRelayCount(h.ticker), 3);
+    assert.equal(h.deadlines.size, 3);
     clients[0]!.terminate();
     await entries[0]!.closed;
-    assert.equal(pingedRelayCount(h.ticker), 2);
+    assert.equal(h.deadlines.size, 2);
     for (const ws of clients.slice(1)) ws.close();
     await Promise.all(entries.map((e) => e.closed));
     assert.equal(h.ticker.size, 0);
-    assert.equal(pingedRelayCount(h.ticker), 0);
+    assert.equal(h.deadlines.size, 0);
   });
 });

@@ -23,6 +23,8 @@ export class Exchange {
   /** Bytes of the response read so far (head phase). */
   resBuf: Buffer | undefined = undefined;
   resStarted = false;
+  /** Interim (1xx) responses relayed so far. */
+  interim = 0;
   resBody: BodyTracker | undefined = undefined;
   resFraming: Framing | undefined = undefined;
   upstreamReusable = true;

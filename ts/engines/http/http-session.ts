@@ -1,60 +1,111 @@
 /**
- * One client connection at the HTTP level. Parses request heads only; bodies are relayed
- * with their framing, never buffered. Each request is admitted on its own
- * (request-admission.ts) and sent over a keep-alive upstream socket; the response head is
- * rewritten and its body relayed the same way. Requests on one connection are served in
- * order (pipelined ones wait).
+ * One client connection at the HTTP level: the connection record's engine while it speaks
+ * HTTP/1.x. Parses request heads only; bodies are relayed with their framing, never buffered.
+ * Each request is admitted on its own (request-admission.ts) and sent over a keep-alive
+ * upstream socket; the response head is rewritten and its body relayed the same way. Requests
+ * on one connection are served in order (pipelined ones wait).
+ *
+ * Deadlines are the record's: a request head must be complete within headersTimeout of its
+ * first byte (408), the backend connect within connectionTimeout (504), the response head
+ * within responseTimeout of the request's last byte (504). A backend that ends, resets or
+ * sends garbage before its response head becomes a 502 at once (one retry on a fresh socket
+ * for a stale keep-alive socket and an idempotent bodiless request); one that stops inside a
+ * body closes the client connection. Every local answer closes the connection (answer.ts).
  */
 import type * as net from 'node:net';
-import type * as tls from 'node:tls';
-import type { ConnectionRecord } from '../../connection/connection-record.js';
+import { isIP } from 'node:net';
+import { Timer, type CloseReason, type ConnectionEngine, type ConnectionRecord } from '../../connection/connection-record.js';
 import { sniffHttpRequest, parseResponseHead, MAX_HTTP_HEAD_BYTES } from '../../protocol/http-head.js';
 import { BodyTracker, responseFraming } from '../../protocol/http-framing.js';
-import { buildResponseHead, connectionTokens, hasNoHopByHop } from './headers.js';
-import { localResponse } from './responses.js';
-import { admitRequest } from './request-admission.js';
-import { Exchange } from './exchange.js';
-import { runSocketHandler } from '../socket-handler.js';
+import type { PendingConnect } from '../../forwarding/upstream-connector.js';
 import type { CompiledRoute } from '../../routing/index.js';
 import type { IRouteContext } from '../../types.js';
+import { runSocketHandler } from '../socket-handler.js';
+import type { Services } from '../services.js';
+import { buildResponseHead, connectionTokens, hasNoHopByHop } from './headers.js';
+import { admitRequest } from './request-admission.js';
+import { Exchange } from './exchange.js';
 import { upstreamKey, type PooledSocket, type UpstreamOwner, type UpstreamTls } from './upstream-pool.js';
-import { isIP } from 'node:net';
-import type { HttpDeps } from './http-deps.js';
 import { relayWebSocket } from './websocket-relay.js';
+import { answerAndClose } from './answer.js';
 
-type ClientStream = net.Socket | tls.TLSSocket;
 const EMPTY = Buffer.alloc(0);
 /** Client bytes held while a request waits for its backend or response, before reading pauses. */
 const MAX_PENDING_BYTES = 4 * MAX_HTTP_HEAD_BYTES;
 /** A complete response up to this size is copied behind its head and written once. */
 const SMALL_RESPONSE_BYTES = 16 * 1024;
+/** Interim (1xx) responses accepted before a final one; more is a 502 (a 1xx flood). */
+const MAX_INTERIM_RESPONSES = 10;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-export function serveHttp(record: ConnectionRecord, stream: ClientStream, initial: Buffer | undefined, isTls: boolean, deps: HttpDeps): void {
-  new HttpSession(record, stream, isTls, deps).start(initial);
+export function serveHttp(svc: Services, record: ConnectionRecord, initial: Buffer | undefined, isTls: boolean): void {
+  new HttpSession(svc, record, isTls).start(initial);
 }
 
-class HttpSession implements UpstreamOwner {
+class HttpSession implements UpstreamOwner, ConnectionEngine {
   private buf: Buffer = EMPTY;
   private ex: Exchange | undefined;
   private phase: 'head' | 'body' | 'waiting' | 'done' = 'head';
+  /** A request head has started arriving (its headersTimeout runs). */
+  private headTimed = false;
+  private pending: PendingConnect | undefined;
+  private readonly stream: net.Socket;
 
   constructor(
+    private readonly svc: Services,
     private readonly record: ConnectionRecord,
-    private readonly stream: ClientStream,
     private readonly isTls: boolean,
-    private readonly deps: HttpDeps,
-  ) {}
+  ) {
+    this.stream = record.stream;
+  }
 
   start(initial: Buffer | undefined): void {
     const s = this.stream;
+    this.record.engine = this;
     s.on('data', this.onClientData);
     s.on('end', this.onClientEnd);
-    s.on('close', this.onClientClose);
-    s.on('error', this.onClientClose);
     if (initial && initial.length > 0) this.onClientData(initial);
-    if (this.phase !== 'done') s.resume();
+    if (this.phase !== 'done' && !this.record.closed) s.resume();
   }
+
+  // ---- ConnectionEngine ----
+
+  onSocketClose(side: 'client' | 'backend'): void {
+    // The client is gone: an exchange in progress is abandoned (its upstream socket is destroyed by the close).
+    this.record.close(side, 'closed');
+  }
+
+  onTimeout(reason: CloseReason): boolean {
+    const ex = this.ex;
+    switch (reason) {
+      case 'headers_timeout':
+        if (this.phase !== 'head') return false;
+        this.reject(408, 'headers_timeout');
+        return true;
+      case 'connect_timeout':
+        if (!this.pending) return false;
+        this.pending.abort('connect_timeout', `connect not complete after ${this.svc.options.connectionTimeout} ms`);
+        return true;
+      case 'response_timeout':
+        if (!ex) return false;
+        if (!ex.resStarted) this.reject(504, 'response_timeout');
+        else this.record.close('proxy', 'response_timeout');
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  onClosed(): void {
+    this.phase = 'done';
+    this.pending?.abort('closed', 'client connection closed');
+    this.pending = undefined;
+    const up = this.ex?.upstream;
+    this.ex = undefined;
+    if (up) this.svc.pool.discard(up);
+  }
+
+  // ---- client side ----
 
   private readonly onClientData = (chunk: Buffer): void => {
     if (this.phase === 'body') {
@@ -68,47 +119,71 @@ class HttpSession implements UpstreamOwner {
 
   private readonly onClientEnd = (): void => {
     // Half-close: a client that sent its request and FIN still gets the whole response;
-    // one that stops in the middle of a request head gets 400.
-    if (this.phase !== 'head') return;
-    if (this.buf.length === 0) this.finish();
-    else this.reject(400);
+    // one that stops in the middle of a request head gets 400, in the middle of a body loses the exchange.
+    if (this.phase === 'head') {
+      if (this.buf.length === 0) this.finish();
+      else this.reject(400, 'protocol_error');
+    } else if (this.phase === 'body' && this.ex && !this.ex.reqBody.done) {
+      this.record.close('client', 'closed');
+    }
   };
 
-  private readonly onClientClose = (): void => {
-    if (this.phase === 'done') return;
-    this.phase = 'done';
-    const up = this.ex?.upstream;
-    if (up) this.deps.pool.discard(up);
-    this.ex = undefined;
-  };
-
+  /** Nothing more to serve: end our side; the socket closes once both sides have ended. */
   private finish(): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
-    this.stream.end();
+    this.detachClient();
+    const s = this.stream;
+    if (s.readableEnded) {
+      s.end(() => this.record.close('client', 'closed'));
+    } else {
+      // Our FIN first (Connection: close): the client ends its side; halfCloseTimeout bounds one that does not.
+      s.on('data', noop);
+      s.once('end', () => this.record.close('client', 'closed'));
+      s.end();
+      this.record.markHalfClosed(this.svc.clock.now());
+    }
   }
 
   /** Answer locally and close the connection. */
-  private reject(status: number, headers?: Record<string, string>): void {
-    const up = this.ex?.upstream;
-    if (up) this.deps.pool.discard(up);
-    this.ex = undefined;
+  private reject(status: number, reason: CloseReason, headers?: Record<string, string>): void {
+    this.dropExchange();
     this.phase = 'done';
-    this.stream.pause();
-    this.stream.end(localResponse(status, headers));
+    this.detachClient();
+    answerAndClose(this.record, status, reason, this.svc.clock.now(), headers);
+  }
+
+  private dropExchange(): void {
+    this.pending?.abort('closed', 'exchange dropped');
+    this.pending = undefined;
+    const up = this.ex?.upstream;
+    if (up) {
+      this.record.useBackend(undefined);
+      this.svc.pool.discard(up);
+    }
+    this.ex = undefined;
+    this.record.clearTimer(Timer.Response);
+    this.record.clearTimer(Timer.Connect);
   }
 
   private nextRequest(): void {
+    const { record, svc } = this;
+    if (!this.headTimed) {
+      this.headTimed = true;
+      record.startTimer(Timer.Headers, svc.options.headersTimeout, svc.clock.now());
+    }
     const r = sniffHttpRequest(this.buf);
     if (r.kind === 'need-more') return;
+    this.headTimed = false;
+    record.clearTimer(Timer.Headers);
     if (r.kind !== 'ok') {
-      this.deps.protocolError(this.record, 'http_request');
-      this.reject(r.kind === 'invalid' && /exceeds/.test(r.reason) ? 431 : 400);
+      svc.events.protocolError(record, 'http_request');
+      this.reject(r.kind === 'invalid' && /exceeds/.test(r.reason) ? 431 : 400, 'protocol_error');
       return;
     }
-    const decision = admitRequest(r, this.record, this.isTls, this.deps);
+    const decision = admitRequest(r, record, this.isTls, svc);
     if ('status' in decision) {
-      this.reject(decision.status, decision.headers);
+      this.reject(decision.status, decision.reason, decision.headers);
       return;
     }
     if ('handoff' in decision) {
@@ -119,38 +194,44 @@ class HttpSession implements UpstreamOwner {
     const rest = this.buf.subarray(r.headLength);
     this.buf = EMPTY;
     this.phase = 'body';
-    // While a request is in flight the backend's timeout governs (the client's idle timer ignores it).
-    this.record.inFlight = true;
+    // While a request is in flight the response deadline governs (the client's idle limit pauses).
+    record.setInFlight(true, svc.clock.now());
     // The client keeps being read (pausing costs a readStop/readStart pair per request):
     // bytes that arrive before the backend is connected are buffered, bounded below.
     if (rest.length > 0) this.buf = rest;
     this.acquireUpstream(this.ex);
   }
 
+  // ---- upstream ----
+
   private acquireUpstream(ex: Exchange): void {
-    const { deps } = this;
+    const { svc } = this;
     const host = ex.hosts[ex.hostIndex]!;
     const tls = ex.route.tlsMode === 'terminate-and-reencrypt' ? this.upstreamTls(ex, host) : undefined;
-    const pooled = ex.isUpgrade || ex.retried ? undefined : deps.pool.take(upstreamKey(host, ex.port, tls), this);
+    const pooled = ex.isUpgrade || ex.retried ? undefined : svc.pool.take(upstreamKey(host, ex.port, tls), this);
     if (pooled) {
       ex.rt.selector.acquired(host);
       this.attach(ex, pooled);
       return;
     }
-    deps.pool.connect(host, ex.port, tls, this, (r, p) => {
-      if (this.ex !== ex) {
-        if (p) deps.pool.discard(p);
+    this.record.startTimer(Timer.Connect, svc.options.connectionTimeout, svc.clock.now());
+    this.pending = svc.pool.connect(host, ex.port, tls, this, (r, p) => {
+      this.pending = undefined;
+      this.record.clearTimer(Timer.Connect);
+      if (this.ex !== ex || this.record.closed) {
+        if (p) svc.pool.discard(p);
         return;
       }
       if (!r.ok || !p) {
-        ex.rt.selector.failed(host, deps.clock.now());
+        ex.rt.selector.failed(host, svc.clock.now());
         if (ex.hostIndex + 1 < ex.hosts.length) {
           ex.hostIndex++;
           this.acquireUpstream(ex);
           return;
         }
-        deps.logger.warn({ conn: this.record.idText, host, port: ex.port, err: r.ok ? undefined : r.error.message }, 'backend connect failed');
-        this.reject(!r.ok && r.reason === 'connect_timeout' ? 504 : 502);
+        svc.logger.warn({ conn: this.record.idText, host, port: ex.port, err: r.ok ? undefined : r.error.message }, 'backend connect failed');
+        const timedOut = !r.ok && r.reason === 'connect_timeout';
+        this.reject(timedOut ? 504 : 502, timedOut ? 'connect_timeout' : r.ok ? 'connect_refused' : r.reason);
         return;
       }
       ex.rt.selector.succeeded(host);
@@ -168,6 +249,7 @@ class HttpSession implements UpstreamOwner {
 
   private attach(ex: Exchange, up: PooledSocket): void {
     ex.upstream = up;
+    this.record.useBackend(up.socket);
     const s = up.socket;
     // Head and the body bytes that arrived with it leave in one write (cork -> writev).
     s.cork();
@@ -190,8 +272,8 @@ class HttpSession implements UpstreamOwner {
     }
     const end = ex.reqBody.advance(chunk, start);
     if (ex.reqBody.error) {
-      this.deps.protocolError(this.record, 'http_body_framing');
-      this.reject(400);
+      this.svc.events.protocolError(this.record, 'http_body_framing');
+      this.reject(400, 'protocol_error');
       return;
     }
     if (end > start && !up.socket.write(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end))) {
@@ -208,6 +290,7 @@ class HttpSession implements UpstreamOwner {
     if (this.phase !== 'body') return;
     // Further client bytes (a pipelined request) wait in `buf` until this response is done.
     this.phase = 'waiting';
+    this.record.startTimer(Timer.Response, this.svc.options.responseTimeout, this.svc.clock.now());
   }
 
   readonly onUpstreamData = (chunk: Buffer): void => {
@@ -222,24 +305,27 @@ class HttpSession implements UpstreamOwner {
     this.relayResponseBody(ex, chunk, 0);
   };
 
+  private badResponse(why: string): void {
+    this.svc.logger.warn({ conn: this.record.idText, reason: why }, 'malformed response from backend');
+    this.reject(502, 'backend_invalid');
+  }
+
   private parseResponse(ex: Exchange): void {
     for (;;) {
       const buf = ex.resBuf!;
       const r = parseResponseHead(buf);
       if (r.kind === 'need-more') return;
-      if (r.kind === 'invalid') {
-        this.deps.logger.warn({ conn: this.record.idText, reason: r.reason }, 'malformed response from backend');
-        this.reject(502);
-        return;
-      }
+      if (r.kind === 'invalid') return this.badResponse(r.reason);
       const rest = buf.subarray(r.headLength);
       const { rt, vars } = ex;
       if (r.status === 101 && ex.isUpgrade) {
+        this.record.clearTimer(Timer.Response);
         this.stream.write(buildResponseHead(101, r.reason, r.headers, rt.responseHeaders, vars, false, true, false), 'latin1');
         this.upgrade(ex, rest);
         return;
       }
       if (r.status >= 100 && r.status < 200) {
+        if (r.status === 101 || ++ex.interim > MAX_INTERIM_RESPONSES) return this.badResponse(r.status === 101 ? 'unsolicited 101' : 'too many interim responses');
         // 100 Continue and other interim responses pass through; the final one follows.
         this.stream.write(buildResponseHead(r.status, r.reason, r.headers, undefined, undefined, false, false, false), 'latin1');
         ex.resBuf = rest;
@@ -247,10 +333,8 @@ class HttpSession implements UpstreamOwner {
         continue;
       }
       const framing = responseFraming(r.status, ex.method, r.headers);
-      if (framing.kind === 'error') {
-        this.reject(502);
-        return;
-      }
+      if (framing.kind === 'error') return this.badResponse(framing.reason);
+      this.record.clearTimer(Timer.Response);
       const resTokens = connectionTokens(r.headers);
       ex.upstreamReusable = ex.upstreamReusable && !resTokens.close && r.httpVersion === '1.1' && framing.kind !== 'close';
       // A body delimited by the backend closing can only reach the client the same way.
@@ -292,8 +376,8 @@ class HttpSession implements UpstreamOwner {
     const body = ex.resBody!;
     const end = body.advance(chunk, start);
     if (body.error) {
-      this.deps.logger.warn({ conn: this.record.idText, reason: body.error }, 'malformed response body framing from backend');
-      this.stream.destroy();
+      this.svc.logger.warn({ conn: this.record.idText, reason: body.error }, 'malformed response body framing from backend');
+      this.record.close('backend', 'backend_invalid');
       return;
     }
     if (end > start) {
@@ -316,17 +400,19 @@ class HttpSession implements UpstreamOwner {
 
   private responseDone(ex: Exchange): void {
     const up = ex.upstream!;
+    const { record, svc } = this;
     ex.rt.selector.released(ex.hosts[ex.hostIndex]!);
+    record.useBackend(undefined);
     // A socket paused for client backpressure has nothing more to send: never pool it paused.
     if (up.socket.isPaused()) up.socket.resume();
-    if (ex.upstreamReusable && ex.reqBody.done) this.deps.pool.release(up);
-    else this.deps.pool.discard(up);
+    if (ex.upstreamReusable && ex.reqBody.done) svc.pool.release(up);
+    else svc.pool.discard(up);
     this.ex = undefined;
+    record.setInFlight(false, svc.clock.now());
     if (ex.clientClose) {
       this.finish();
       return;
     }
-    this.record.inFlight = false;
     this.phase = 'head';
     if (this.stream.readableEnded && this.buf.length === 0) {
       this.finish();
@@ -336,54 +422,48 @@ class HttpSession implements UpstreamOwner {
     if (this.phase === 'head') this.stream.resume();
   }
 
-  private detachUpstream(up: PooledSocket): void {
+  /** The backend ended or closed before its exchange finished. */
+  private upstreamGone(ex: Exchange, up: PooledSocket): void {
+    ex.rt.selector.released(ex.hosts[ex.hostIndex]!);
     up.owner = undefined;
+    if (ex.resBody === undefined) {
+      if (!ex.resStarted && up.reused && !ex.retried && IDEMPOTENT.has(ex.method) && ex.reqBody.done && !ex.hasBody) {
+        // A pooled socket the backend had closed: retry once on a fresh connection.
+        ex.retried = true;
+        ex.upstream = undefined;
+        this.record.useBackend(undefined);
+        this.record.clearTimer(Timer.Response);
+        up.socket.destroy();
+        this.phase = 'body';
+        this.acquireUpstream(ex);
+        return;
+      }
+      this.reject(502, 'backend_closed');
+      return;
+    }
+    // Inside a body: the client cannot be told more than a closed connection.
+    this.record.close('backend', 'backend_closed');
   }
 
   readonly onUpstreamEnd = (): void => {
     const ex = this.ex;
-    if (!ex) return;
+    if (!ex || !ex.upstream) return;
     if (ex.resBody && ex.resFraming?.kind === 'close') {
       ex.upstreamReusable = false;
       ex.resBody.done = true;
       this.responseDone(ex);
+      return;
     }
+    this.upstreamGone(ex, ex.upstream);
   };
 
   readonly onUpstreamClose = (): void => {
     const ex = this.ex;
     if (!ex || !ex.upstream) return;
-    const up = ex.upstream;
-    this.detachUpstream(up);
-    ex.rt.selector.released(ex.hosts[ex.hostIndex]!);
-    if (ex.resBody === undefined && !ex.resStarted) {
-      // A pooled socket the backend had closed: retry once on a fresh connection when safe.
-      if (up.reused && !ex.retried && IDEMPOTENT.has(ex.method) && ex.reqBody.done && !ex.hasBody) {
-        ex.retried = true;
-        ex.upstream = undefined;
-        this.phase = 'body';
-        this.acquireUpstream(ex);
-        return;
-      }
-      this.reject(502);
-      return;
-    }
-    // Truncated response: the client cannot be told more than a closed connection.
-    this.ex = undefined;
-    this.phase = 'done';
-    this.stream.destroy();
+    this.upstreamGone(ex, ex.upstream);
   };
 
-  readonly onUpstreamTimeout = (): void => {
-    const ex = this.ex;
-    if (!ex) return;
-    if (!ex.resStarted) this.reject(504);
-    else {
-      this.phase = 'done';
-      if (ex.upstream) this.deps.pool.discard(ex.upstream);
-      this.stream.destroy();
-    }
-  };
+  // ---- leaving HTTP ----
 
   /** Give the connection, this request's bytes included, to a socket-handler route. */
   private handOff(route: CompiledRoute, ctx: IRouteContext): void {
@@ -392,33 +472,37 @@ class HttpSession implements UpstreamOwner {
     const pending = this.buf;
     this.buf = EMPTY;
     this.stream.pause();
-    runSocketHandler(this.stream, this.record.idText, route.config, ctx, pending, this.deps.logger, () => this.stream.destroy());
+    this.record.engine = undefined;
+    runSocketHandler(this.record, route.config, ctx, pending, this.svc.logger);
   }
 
   private detachClient(): void {
     const s = this.stream;
     s.removeListener('data', this.onClientData);
     s.removeListener('end', this.onClientEnd);
-    s.removeListener('close', this.onClientClose);
-    s.removeListener('error', this.onClientClose);
   }
 
   private upgrade(ex: Exchange, backendRest: Buffer): void {
-    const backend = this.deps.pool.detach(ex.upstream!);
-    const s = this.stream;
+    const { record, svc } = this;
+    const backend = svc.pool.detach(ex.upstream!);
     this.detachClient();
     this.ex = undefined;
     this.phase = 'done';
+    record.setInFlight(false, svc.clock.now());
+    record.useBackend(undefined);
+    record.attachBackend(backend);
     const ws = ex.route.config.action.websocket;
     const clientRest = this.buf.length > 0 ? this.buf : undefined;
     this.buf = EMPTY;
     relayWebSocket(
-      s,
+      record,
       backend,
       clientRest,
       backendRest.length > 0 ? backendRest : undefined,
-      { pingIntervalMs: ws?.pingIntervalMs, pingTimeoutMs: ws?.pingTimeoutMs, clock: this.deps.clock, ticker: this.deps.ticker },
+      { pingIntervalMs: ws?.pingIntervalMs, pingTimeoutMs: ws?.pingTimeoutMs, clock: svc.clock },
       () => ex.rt.selector.released(ex.hosts[ex.hostIndex]!),
     );
   }
 }
+
+function noop(): void {}

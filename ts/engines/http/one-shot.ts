@@ -4,6 +4,8 @@
  */
 import type * as net from 'node:net';
 import { readUntilDecided } from '../../connection/read-until.js';
+import { recordOf } from '../../connection/connection-record.js';
+import { detachedRecord } from '../../connection/detached.js';
 import { sniffHttpRequest, hostWithoutPort, MAX_HTTP_HEAD_BYTES, type HttpSniffResult } from '../../protocol/http-head.js';
 import type { IRouteContext } from '../../types.js';
 import { formatResponse } from './responses.js';
@@ -12,21 +14,35 @@ type HttpHead = Extract<HttpSniffResult, { kind: 'ok' }>;
 
 const HEAD_TIMEOUT_MS = 10_000;
 
-/** Write a complete HTTP/1.1 response with `Connection: close` and end the socket. */
+/**
+ * Write a complete HTTP/1.1 response with `Connection: close` and end the socket. Its
+ * connection is then half-closed: a client that neither reads nor closes is bounded by
+ * halfCloseTimeout.
+ */
 export function writeHttpResponse(socket: net.Socket, status: number, headers: Record<string, string>, body = ''): void {
   if (socket.destroyed) return;
   socket.end(formatResponse(status, headers, body));
+  const record = recordOf(socket);
+  record?.markHalfClosed(record.now());
 }
 
-/** Read one request head, then call `answer` (or answer 400/408/431 itself). */
+/**
+ * Read one request head within 10 s (the connection's engine timer), then call `answer` (or
+ * answer 400/408/431 itself). A socket outside any proxy gets a detached connection record for
+ * the same lifecycle and deadline.
+ */
 export function withRequestHead(socket: net.Socket, answer: (head: HttpHead) => void): void {
-  socket.on('error', () => socket.destroy());
-  readUntilDecided(socket, undefined, sniffHttpRequest, { timeoutMs: HEAD_TIMEOUT_MS, maxBytes: MAX_HTTP_HEAD_BYTES + 1 }, (failure, result) => {
+  const record = recordOf(socket) ?? detachedRecord(socket);
+  const cancel = readUntilDecided(socket, undefined, sniffHttpRequest, MAX_HTTP_HEAD_BYTES + 1, (failure, result) => {
+    record.clearEngineTimer();
     if (failure === 'closed') return void socket.destroy();
-    if (failure === 'timeout') return writeHttpResponse(socket, 408, {});
     if (failure === 'too_large' || (result?.kind === 'invalid' && /exceeds/.test(result.reason))) return writeHttpResponse(socket, 431, {});
     if (!result || result.kind !== 'ok') return writeHttpResponse(socket, 400, {});
     answer(result);
+  });
+  record.startEngineTimer(HEAD_TIMEOUT_MS, record.now(), () => {
+    cancel();
+    writeHttpResponse(socket, 408, {});
   });
 }
 

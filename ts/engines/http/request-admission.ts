@@ -12,7 +12,8 @@ import { routeRuntime, type RouteRuntime } from '../route-runtime.js';
 import { requestFraming, type Framing } from '../../protocol/http-framing.js';
 import { buildRequestHead, connectionTokens, headerRecord, headerValue } from './headers.js';
 import type { TemplateVars } from './templates.js';
-import type { HttpDeps } from './http-deps.js';
+import type { CloseReason } from '../../connection/close-reason.js';
+import type { Services } from '../services.js';
 
 type RequestHead = Extract<HttpSniffResult, { kind: 'ok' }>;
 
@@ -34,6 +35,8 @@ export interface RequestPlan {
 
 export interface LocalAnswer {
   status: number;
+  /** What the connection closes with after the answer. */
+  reason: CloseReason;
   headers?: Record<string, string>;
 }
 
@@ -43,11 +46,11 @@ export interface Handoff {
   ctx: IRouteContext;
 }
 
-export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: boolean, deps: HttpDeps): RequestPlan | LocalAnswer | Handoff {
+export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: boolean, deps: Services): RequestPlan | LocalAnswer | Handoff {
   const framing = requestFraming(r.headers);
   if (framing.kind === 'error') {
-    deps.protocolError(record, 'http_framing');
-    return { status: 400 };
+    deps.events.protocolError(record, 'http_framing');
+    return { status: 400, reason: 'protocol_error' };
   }
   const domain = r.host !== undefined ? hostWithoutPort(r.host) : undefined;
   const q = r.path.indexOf('?');
@@ -65,31 +68,31 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
     phase: 'request',
   });
   if (!match) {
-    deps.routeMiss(record, domain);
-    return { status: 404 };
+    deps.events.routeMiss(record, domain);
+    return { status: 404, reason: 'route_miss' };
   }
   const route = match.route;
   const refusal = deps.cm.admitRoute(record, route);
   if (refusal) {
     deps.cm.reportRefusal(record, refusal, route.name);
-    return { status: refusal === 'route_max_connections' ? 429 : 403 };
+    return refusal === 'route_max_connections' ? { status: 429, reason: 'rate_limited' } : { status: 403, reason: 'blocked' };
   }
   const rt = routeRuntime(route);
   if (rt.basicAuth && !rt.basicAuth.check(headerValue(r.headers, 'authorization'))) {
     deps.cm.reportRefusal(record, 'auth_failed', route.name);
-    return { status: 401, headers: { 'WWW-Authenticate': rt.basicAuth.challenge } };
+    return { status: 401, reason: 'auth_failed', headers: { 'WWW-Authenticate': rt.basicAuth.challenge } };
   }
   const now = deps.clock.now();
   if (rt.rateLimiter) {
     const key = rt.rateLimiter.keyFor(record.clientIp, path, (n) => headers()[n]);
     if (!rt.rateLimiter.allow(key, now)) {
       deps.cm.reportRefusal(record, 'request_rate_limit', route.name);
-      return { status: 429, headers: { 'Retry-After': String(rt.rateLimiter.retryAfter(key, now)) } };
+      return { status: 429, reason: 'rate_limited', headers: { 'Retry-After': String(rt.rateLimiter.retryAfter(key, now)) } };
     }
   }
   const tokens = connectionTokens(r.headers);
   const isUpgrade = tokens.upgrade && /^websocket$/i.test(headerValue(r.headers, 'upgrade') ?? '');
-  if (isUpgrade && route.config.action.websocket?.enabled === false) return { status: 403 };
+  if (isUpgrade && route.config.action.websocket?.enabled === false) return { status: 403, reason: 'blocked' };
   const query = q < 0 ? '' : r.path.slice(q + 1);
   // The route context is built only for user code (target functions, socket handlers).
   const ctx = (): IRouteContext => ({
@@ -112,7 +115,7 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
     params: match.params ?? {},
   });
   if (route.config.action.type === 'socket-handler') {
-    deps.requestServed(route.name, record.clientIp);
+    deps.events.requestServed(route.name, record.clientIp);
     return { handoff: route, ctx: ctx() };
   }
   let hosts: string[];
@@ -122,10 +125,10 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
     port = rt.selector.port(ctx, record.localPort);
   } catch (err) {
     deps.logger.warn({ conn: record.idText, err }, 'target function threw');
-    return { status: 502 };
+    return { status: 502, reason: 'handler_error' };
   }
-  if (hosts.length === 0 || !Number.isInteger(port) || port < 1 || port > 65535) return { status: 502 };
-  deps.requestServed(route.name, record.clientIp);
+  if (hosts.length === 0 || !Number.isInteger(port) || port < 1 || port > 65535) return { status: 502, reason: 'handler_error' };
+  deps.events.requestServed(route.name, record.clientIp);
   const proto = isTls ? 'https' : 'http';
   const incomingXff = headerValue(r.headers, 'x-forwarded-for');
   const trustedPeer = incomingXff !== undefined && deps.proxyIPs?.matches(record.clientIp) === true;

@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
 import type { Ticker, TickerTask } from '../../core/ticker.js';
 import type { Clock } from '../../core/clock.js';
-import { connectUpstream, type ConnectResult } from '../../forwarding/upstream-connector.js';
+import { connectUpstream, type ConnectResult, type PendingConnect } from '../../forwarding/upstream-connector.js';
 import { connectTlsUpstream } from '../../forwarding/tls-upstream.js';
 
 /** TLS towards the backend ('terminate-and-reencrypt'). */
@@ -19,9 +19,10 @@ export function upstreamKey(host: string, port: number, tls: UpstreamTls | undef
 /** Whoever is using a backend socket right now (an HTTP session), told about its events. */
 export interface UpstreamOwner {
   onUpstreamData(chunk: Buffer): void;
+  /** The backend sent FIN. */
   onUpstreamEnd(): void;
+  /** The socket closed (after an error, a reset, or both sides ending). */
   onUpstreamClose(): void;
-  onUpstreamTimeout(): void;
 }
 
 export interface PooledSocket {
@@ -41,41 +42,46 @@ export interface PooledSocket {
 export interface UpstreamPoolOptions {
   clock: Clock;
   ticker: Ticker;
-  connectTimeoutMs: number;
-  /** Backend idle limit while a request is in flight (the response timeout); 0 = none. */
-  responseTimeoutMs: number;
   keepAlive: boolean;
   keepAliveInitialDelay: number;
   /** Idle sockets kept per upstream. */
   maxIdlePerKey?: number;
+  /** Idle sockets kept in all (the oldest go first beyond it). */
+  maxIdle?: number;
   /** Idle sockets older than this are closed by the sweep. */
   idleTimeoutMs?: number;
 }
 
 /**
- * Keep-alive connections to backends, per host:port. Idle sockets are kept LIFO (the
- * warmest first), dropped when the backend closes them, and swept when idle too long.
- * Each socket gets its listeners and timeout once, at connect; they dispatch to the
- * socket's current owner, so handing a socket from request to request costs no
- * listener or timer churn.
+ * Keep-alive connections to backends, per host:port. Idle sockets are kept LIFO (the warmest
+ * first), destroyed as soon as the backend ends or closes them (never left in CLOSE_WAIT), swept
+ * when idle too long, and bounded per upstream and in all. A socket in use belongs to the
+ * connection record using it (which destroys it if the connection closes); an attempt in
+ * progress belongs to its caller's connect deadline. Each socket gets its listeners once, at
+ * connect; they dispatch to the socket's current owner, so handing a socket from request to
+ * request costs no listener churn.
  */
 export class UpstreamPool {
   private readonly idle = new Map<string, PooledSocket[]>();
+  private readonly maxIdlePerKey: number;
   private readonly maxIdle: number;
   private readonly idleTimeout: number;
+  private idleTotal = 0;
   private task: TickerTask | undefined;
 
   constructor(private readonly o: UpstreamPoolOptions) {
-    this.maxIdle = o.maxIdlePerKey ?? 256;
+    this.maxIdlePerKey = o.maxIdlePerKey ?? 256;
+    this.maxIdle = o.maxIdle ?? 4096;
     this.idleTimeout = o.idleTimeoutMs ?? 30_000;
   }
 
-  /** An idle socket for host:port, now owned by `owner`, or undefined. */
+  /** An idle socket for the key, now owned by `owner`, or undefined. */
   take(key: string, owner: UpstreamOwner): PooledSocket | undefined {
     const list = this.idle.get(key);
     while (list && list.length > 0) {
       const p = list.pop()!;
       p.pooled = false;
+      this.idleTotal--;
       if (!p.socket.destroyed && p.socket.readyState === 'open') {
         if (list.length === 0) this.idle.delete(key);
         p.owner = owner;
@@ -87,9 +93,9 @@ export class UpstreamPool {
   }
 
   /** Open a new connection, owned by `owner` once connected (not pooled until released). */
-  connect(host: string, port: number, tls: UpstreamTls | undefined, owner: UpstreamOwner, done: (r: ConnectResult, pooled: PooledSocket | undefined) => void): void {
+  connect(host: string, port: number, tls: UpstreamTls | undefined, owner: UpstreamOwner, done: (r: ConnectResult, pooled: PooledSocket | undefined) => void): PendingConnect {
     const key = upstreamKey(host, port, tls);
-    const o = { host, port, timeoutMs: this.o.connectTimeoutMs, keepAlive: this.o.keepAlive, keepAliveInitialDelay: this.o.keepAliveInitialDelay };
+    const o = { host, port, keepAlive: this.o.keepAlive, keepAliveInitialDelay: this.o.keepAliveInitialDelay };
     const connected = (r: ConnectResult): void => {
       if (!r.ok) return done(r, undefined);
       const p: PooledSocket = { socket: r.socket, key, reused: false, idleSince: 0, owner, pooled: false, unwire: undefined };
@@ -97,13 +103,12 @@ export class UpstreamPool {
       done(r, p);
     };
     if (tls) {
-      connectTlsUpstream(
+      return connectTlsUpstream(
         { ...o, ...(tls.servername !== undefined ? { servername: tls.servername } : {}), rejectUnauthorized: tls.verify, ...(tls.ca ? { ca: tls.ca } : {}) },
         connected,
       );
-    } else {
-      connectUpstream(o, connected);
     }
+    return connectUpstream(o, connected);
   }
 
   private wire(p: PooledSocket): void {
@@ -114,25 +119,21 @@ export class UpstreamPool {
       if (p.owner) p.owner.onUpstreamData(chunk);
       else s.destroy(); // bytes from an idle backend: not a clean keep-alive socket
     };
-    const onEnd = (): void => p.owner?.onUpstreamEnd();
+    const onEnd = (): void => {
+      if (p.owner) p.owner.onUpstreamEnd();
+      else s.destroy(); // the backend closed an idle socket: close ours too (no CLOSE_WAIT)
+    };
     const onClose = (): void => {
       if (p.owner) p.owner.onUpstreamClose();
       if (p.pooled) this.forget(p);
     };
-    const onTimeout = (): void => p.owner?.onUpstreamTimeout();
     s.on('data', onData);
     s.on('end', onEnd);
     s.on('close', onClose);
-    if (this.o.responseTimeoutMs > 0) {
-      s.setTimeout(this.o.responseTimeoutMs);
-      s.on('timeout', onTimeout); // on(), not the once-callback: the socket serves many requests
-    }
     p.unwire = () => {
       s.removeListener('data', onData);
       s.removeListener('end', onEnd);
       s.removeListener('close', onClose);
-      s.removeListener('timeout', onTimeout);
-      s.setTimeout(0);
       s.pause();
       p.unwire = undefined;
     };
@@ -149,7 +150,7 @@ export class UpstreamPool {
   release(p: PooledSocket): void {
     p.owner = undefined;
     const s = p.socket;
-    if (s.destroyed || s.readyState !== 'open' || s.readableLength > 0) {
+    if (s.destroyed || s.readyState !== 'open' || s.readableLength > 0 || s.readableEnded) {
       s.destroy();
       return;
     }
@@ -158,14 +159,16 @@ export class UpstreamPool {
       list = [];
       this.idle.set(p.key, list);
     }
-    if (list.length >= this.maxIdle) {
+    if (list.length >= this.maxIdlePerKey) {
       s.destroy();
       return;
     }
+    if (this.idleTotal >= this.maxIdle) this.evictOldest();
     p.reused = true;
     p.idleSince = this.o.clock.now();
     p.pooled = true;
     list.push(p);
+    this.idleTotal++;
     this.task ??= this.o.ticker.every(Math.max(1000, Math.floor(this.idleTimeout / 2)), (now) => this.sweep(now));
   }
 
@@ -176,7 +179,9 @@ export class UpstreamPool {
   }
 
   private forget(p: PooledSocket): void {
+    if (!p.pooled) return;
     p.pooled = false;
+    this.idleTotal--;
     const list = this.idle.get(p.key);
     if (!list) return;
     const i = list.indexOf(p);
@@ -184,11 +189,23 @@ export class UpstreamPool {
     if (list.length === 0) this.idle.delete(p.key);
   }
 
+  private evictOldest(): void {
+    let oldest: PooledSocket | undefined;
+    for (const list of this.idle.values()) {
+      const p = list[0];
+      if (p && (!oldest || p.idleSince < oldest.idleSince)) oldest = p;
+    }
+    if (!oldest) return;
+    this.forget(oldest);
+    oldest.socket.destroy();
+  }
+
   sweep(now: number): void {
     for (const [key, list] of this.idle) {
       const keep = list.filter((p) => {
         if (now - p.idleSince < this.idleTimeout && !p.socket.destroyed) return true;
         p.pooled = false;
+        this.idleTotal--;
         p.socket.destroy();
         return false;
       });
@@ -202,9 +219,7 @@ export class UpstreamPool {
   }
 
   get idleCount(): number {
-    let n = 0;
-    for (const list of this.idle.values()) n += list.length;
-    return n;
+    return this.idleTotal;
   }
 
   closeAll(): void {
@@ -215,6 +230,7 @@ export class UpstreamPool {
       }
     }
     this.idle.clear();
+    this.idleTotal = 0;
     this.task?.cancel();
     this.task = undefined;
   }

@@ -12,7 +12,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { ManualClock } from '../../../../ts/core/clock.js';
 import { Ticker } from '../../../../ts/core/ticker.js';
-import { relayWebSocket, type WebSocketRelay } from '../../../../ts/engines/http/websocket-relay.js';
+import { relayWebSocket } from '../../../../ts/engines/http/websocket-relay.js';
+import { DeadlineService } from '../../../../ts/core/deadlines.js';
+import { detachedRecord } from '../../../../ts/connection/detached.js';
+import type { CloseReason } from '../../../../ts/connection/close-reason.js';
+
+/** The relay's handle in a test: close the connection as the proxy would. */
+export interface WebSocketRelay {
+  close(reason?: CloseReason): void;
+}
 
 export interface TestContextLike {
   after(fn: () => unknown): void;
@@ -57,7 +65,7 @@ export interface RelayEntry {
   backendRest: Buffer;
   /** Bytes the proxy has read from the client since the relay began. */
   bytesFromClient(): number;
-  /** The reason given to onClose. */
+  /** `<reason>/<side>` of the connection's close (e.g. 'closed/backend', 'ws_ping_timeout/proxy'). */
   closed: Promise<string>;
   closeCalls: number;
 }
@@ -67,6 +75,7 @@ export interface RelayHarness {
   url: string;
   clock: ManualClock;
   ticker: Ticker;
+  deadlines: DeadlineService;
   relays: RelayEntry[];
   /** The next relay to start (or one already started and not yet taken). */
   nextRelay(): Promise<RelayEntry>;
@@ -83,6 +92,7 @@ export interface HarnessOptions {
 export async function startRelayHarness(t: TestContextLike, opts: HarnessOptions): Promise<RelayHarness> {
   const clock = new ManualClock();
   const ticker = new Ticker(clock, { manual: true });
+  const deadlines = new DeadlineService(clock, ticker);
   const relays: RelayEntry[] = [];
   let taken = 0;
   const waiters: Array<() => void> = [];
@@ -119,17 +129,16 @@ export async function startRelayHarness(t: TestContextLike, opts: HarnessOptions
         closed,
         closeCalls: 0,
       };
-      entry.relay = relayWebSocket(
-        client,
-        backend,
-        req.rest,
-        res.rest,
-        { pingIntervalMs: opts.pingIntervalMs, pingTimeoutMs: opts.pingTimeoutMs, clock, ticker },
-        (reason) => {
+      const record = detachedRecord(client, {
+        deadlines,
+        onClosed: (r) => {
           entry.closeCalls++;
-          resolveClosed(reason);
+          resolveClosed(`${r.closeReason}/${r.closeSide}`);
         },
-      );
+      });
+      record.attachBackend(backend);
+      relayWebSocket(record, backend, req.rest, res.rest, { pingIntervalMs: opts.pingIntervalMs, pingTimeoutMs: opts.pingTimeoutMs, clock }, () => {});
+      entry.relay = { close: (reason = 'shutdown') => record.close('proxy', reason) };
       relays.push(entry);
       waiters.splice(0).forEach((w) => w());
     })().catch(() => client.destroy());
@@ -146,6 +155,7 @@ export async function startRelayHarness(t: TestContextLike, opts: HarnessOptions
     url: `ws://127.0.0.1:${port}/chat`,
     clock,
     ticker,
+    deadlines,
     relays,
     async nextRelay() {
       while (relays.length <= taken) await new Promise<void>((resolve) => waiters.push(resolve));
