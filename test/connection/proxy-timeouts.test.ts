@@ -65,7 +65,7 @@ async function elapsedUntilClose(r: Rig, maxMs: number, busyEveryMs = 0): Promis
   return undefined;
 }
 
-/** An idle limit closes at the limit, at most one check step (limit / 12, >= 200 ms) and one test step (1 s) after it. */
+/** An idle limit closes at the limit, at most one check step (limit / 16, >= 100 ms) and one test step (1 s) after it. */
 function assertNear(at: number | undefined, limit: number, what: string): void {
   assert.ok(at !== undefined, `${what}: no close`);
   assert.ok(at >= limit && at <= limit + idleCheckStep(limit) + 1000, `${what}: closed at ${at} ms, limit ${limit} ms`);

@@ -14,7 +14,7 @@
  *   handshake, backend connect, request head, response head, one engine timer, lifetime) plus
  *   the idle limits (socketTimeout, inactivity, half-close), which are judged from the client
  *   socket's byte counters (every byte relayed either way crosses it), sampled often enough that
- *   a limit fires within max(limit / 12, 200 ms) of its value: no work per byte or per read.
+ *   a limit fires within max(limit / 16, 100 ms) of its value: no work per byte or per read.
  *
  * An engine (the L4 relay, the HTTP session) becomes the record's `engine` to hear about its
  * sockets closing and about the deadlines it answers itself (504, 408); without one, a closed
@@ -439,12 +439,12 @@ export class ConnectionRecord implements Timed {
 }
 
 /**
- * How often an idle limit is checked: a twelfth of it, at least 200 ms. An idle connection
+ * How often an idle limit is checked: a sixteenth of it, at least 100 ms. An idle connection
  * closes within that (plus the deadline service's 10 ms) after its limit: inside the
  * contract's max(10 %, 250 ms).
  */
 export function idleCheckStep(limit: number): number {
-  return Math.max(limit / 12, 200);
+  return Math.max(limit / 16, 100);
 }
 
 function own(socket: net.Socket, record: ConnectionRecord, side: 'client' | 'backend'): void {

@@ -75,15 +75,22 @@ export class Dispatcher implements AcceptSink {
     record.engine = {
       onSocketClose: noop,
       onTimeout: (reason) => {
+        if (reason === 'headers_timeout') {
+          // The first request head started but did not end within headersTimeout.
+          cancel();
+          answerAndClose(record, 408, 'headers_timeout', record.now());
+          return true;
+        }
         if (reason !== 'initial_data_timeout') return false;
         this.svc.events.protocolError(record, 'initial_data_timeout');
         record.close('proxy', 'initial_data_timeout');
         return true;
       },
     };
-    readUntilDecided(record.stream, pending, parse, maxBytes, (failure, result, buffer) => {
+    const cancel = readUntilDecided(record.stream, pending, parse, maxBytes, (failure, result, buffer) => {
       if (record.closed) return;
       record.clearTimer(Timer.InitialData);
+      record.clearTimer(Timer.Headers);
       record.engine = undefined;
       if (failure === 'closed') {
         if (buffer.length === 0) record.close('client', 'closed');
@@ -132,7 +139,17 @@ export class Dispatcher implements AcceptSink {
       this.route(record, table, pending, guard);
       return;
     }
-    this.readFirst(record, pending, sniffFirstBytes, options.maxSniffBytes, truncatedFirstBytes, (result, buffer) => {
+    // A request head is also bounded by headersTimeout from its first byte, the first one included.
+    let headTimed = false;
+    const sniff = (buf: Buffer): FirstBytes => {
+      const r = sniffFirstBytes(buf);
+      if (!headTimed && r.kind === 'need-more' && buf[0]! >= 0x41 && buf[0]! <= 0x5a) {
+        headTimed = true;
+        record.startTimer(Timer.Headers, options.headersTimeout, record.now());
+      }
+      return r;
+    };
+    this.readFirst(record, pending, sniff, options.maxSniffBytes, truncatedFirstBytes, (result, buffer) => {
       if (result.kind === 'need-more') return;
       if (result.kind === 'invalid') {
         this.protocolError(record, result.reason);

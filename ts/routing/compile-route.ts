@@ -37,7 +37,7 @@ export interface CompiledRoute {
   readonly pathLiteralLength: number;
   /** Number of criteria besides ports (each header counts once). */
   readonly criteriaCount: number;
-  /** The route needs the first bytes of a connection (domain, TLS version, HTTP layer or a TLS mode). */
+  /** The route needs the first bytes of a connection (a domain other than `'*'`, TLS version, HTTP layer or a TLS mode). */
   readonly needsSniff: boolean;
 }
 
@@ -124,6 +124,7 @@ export function compileRoute(raw: unknown, index: number, name: string, ctx: Rou
     headers,
     pathLiteralLength: pathPattern ? pathPattern.literalLength : -1,
     criteriaCount,
-    needsSniff: domains !== undefined || tlsVersions !== undefined || layer === 'http' || tlsMode !== undefined,
+    // `'*'` alone names no domain to wait for: an L4 route with it connects at once.
+    needsSniff: (domains !== undefined && !domains.onlyAny) || tlsVersions !== undefined || layer === 'http' || tlsMode !== undefined,
   });
 }

@@ -40,6 +40,8 @@ export interface Bucket {
   readonly wild: ReadonlyMap<number, EntryList>;
   readonly globs: EntryList;
   readonly plain: EntryList;
+  /** Routes that match a connection without a name although they name domains (`'*'`). */
+  readonly nameless: EntryList;
   readonly needsSniff: boolean;
   readonly hasHttp: boolean;
   /** Every route on the port is an L4 forward (plain, or TLS passthrough): no bytes are read in JS beyond the first. */
@@ -50,6 +52,7 @@ export interface Bucket {
   readonly wildMaxRank: number;
   readonly globMaxRank: number;
   readonly plainMaxRank: number;
+  readonly namelessMaxRank: number;
 }
 
 /** Hash of s read from its end, as the matcher computes it while walking a name right to left. */
@@ -102,19 +105,21 @@ function buildBucket(routes: CompiledRoute[]): Bucket {
   const wild = new Map<number, Entry[]>();
   const globs: Entry[] = [];
   const plain: Entry[] = [];
+  const nameless: Entry[] = [];
   for (const route of routes) {
     const d = route.domains;
     if (d === undefined) {
       plain.push(entry(route, DOMAIN_SCORE_NONE, undefined, undefined));
       continue;
     }
+    if (d.anyName) nameless.push(entry(route, DOMAIN_SCORE_NONE, undefined, undefined));
     for (const name of new Set(d.exact)) push(exact, name, entry(route, DOMAIN_SCORE_EXACT + name.length, undefined, undefined));
     for (const suffix of new Set(d.suffixes)) {
       push(wild, hashSuffix(suffix), entry(route, DOMAIN_SCORE_WILDCARD + suffix.length + 1, suffix, undefined));
     }
     for (const glob of d.globs) globs.push(entry(route, DOMAIN_SCORE_WILDCARD + glob.literalLength, undefined, glob));
   }
-  const everything = [...plain, ...globs];
+  const everything = [...plain, ...nameless, ...globs];
   for (const l of exact.values()) everything.push(...l);
   for (const l of wild.values()) everything.push(...l);
   everything.sort(byRule);
@@ -128,6 +133,7 @@ function buildBucket(routes: CompiledRoute[]): Bucket {
     wild: mapLists(wild),
     globs: toList(globs),
     plain: toList(plain),
+    nameless: toList(nameless),
     needsSniff: routes.some((r) => r.needsSniff),
     hasHttp: routes.some((r) => r.layer === 'http'),
     relaysOnly: routes.every((r) => r.layer === 'l4' && r.config.action.type === 'forward'),
@@ -135,6 +141,7 @@ function buildBucket(routes: CompiledRoute[]): Bucket {
     wildMaxRank,
     globMaxRank: maxRank(globs),
     plainMaxRank: maxRank(plain),
+    namelessMaxRank: maxRank(nameless),
   };
 }
 

@@ -106,6 +106,8 @@ export class RouteTable {
         }
       }
       if (bucket.globMaxRank > bestRank) scanList(bucket.globs, st, 2);
+    } else if (bucket.namelessMaxRank > bestRank) {
+      scanList(bucket.nameless, st, 0);
     }
     if (bucket.plainMaxRank > bestRank) scanList(bucket.plain, st, 0);
     const route = bestRoute;

@@ -103,9 +103,13 @@ export function linearMatch(routes: readonly CompiledRoute[], input: MatchInput)
     if (!portsMatch(r.ports, input.port)) continue;
     let score = DOMAIN_SCORE_NONE;
     if (r.domains !== undefined) {
-      if (st.domain === undefined) continue;
-      score = r.domains.score(st.domain);
-      if (score < 0) continue;
+      if (st.domain === undefined) {
+        // `'*'` matches a connection without a name too (at no domain specificity).
+        if (!r.domains.anyName) continue;
+      } else {
+        score = r.domains.score(st.domain);
+        if (score < 0) continue;
+      }
     }
     if (best !== undefined && compareRoutes(r, score, best, bestScore) <= 0) continue;
     const pm = checkRest(r, st);

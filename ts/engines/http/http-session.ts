@@ -414,12 +414,15 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
       return;
     }
     this.phase = 'head';
-    if (this.stream.readableEnded && this.buf.length === 0) {
-      this.finish();
+    if (this.buf.length > 0) this.nextRequest();
+    if (this.phase !== 'head') return;
+    // A client that has ended its side sends nothing more: done, or a request head it never finished.
+    if (this.stream.readableEnded) {
+      if (this.buf.length === 0) this.finish();
+      else this.reject(400, 'protocol_error');
       return;
     }
-    if (this.buf.length > 0) this.nextRequest();
-    if (this.phase === 'head') this.stream.resume();
+    this.stream.resume();
   }
 
   /** The backend ended or closed before its exchange finished. */

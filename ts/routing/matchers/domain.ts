@@ -23,6 +23,10 @@ export interface DomainMatcher {
   readonly suffixes: readonly string[];
   /** Other globs, `*` included. */
   readonly globs: readonly Glob[];
+  /** A bare `*` is among the patterns: it also matches a connection that gives no name (contract). */
+  readonly anyName: boolean;
+  /** `*` is the only pattern: matching needs no name at all. */
+  readonly onlyAny: boolean;
   /**
    * Best specificity with which a normalised name matches: DOMAIN_SCORE_EXACT + length,
    * DOMAIN_SCORE_WILDCARD + literal length, or -1 for no match.
@@ -50,8 +54,10 @@ export function compileDomainMatcher(domains: string | readonly string[], path: 
   const exact: string[] = [];
   const suffixes: string[] = [];
   const globs: Glob[] = [];
+  let bare = 0;
   list.forEach((raw: unknown, i: number) => {
     const p = normalizeDomainPattern(raw, typeof domains === 'string' ? path : `${path}[${i}]`);
+    if (p === '*') bare++;
     const star = p.indexOf('*');
     if (star < 0) exact.push(p);
     else if (p.startsWith('*.') && p.indexOf('*', 1) < 0) suffixes.push(p.slice(2));
@@ -61,6 +67,8 @@ export function compileDomainMatcher(domains: string | readonly string[], path: 
     exact,
     suffixes,
     globs,
+    anyName: bare > 0,
+    onlyAny: bare === list.length,
     score(domain: string): number {
       for (let i = 0; i < exact.length; i++) if (exact[i] === domain) return DOMAIN_SCORE_EXACT + domain.length;
       let best = -1;
