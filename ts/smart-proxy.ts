@@ -14,6 +14,7 @@ import { startPrometheusServer } from './metrics/prometheus-server.js';
 import { RouteManager, compileIpMatcher, type RouteTable } from './routing/index.js';
 import type { ILogger, IMetrics, IRouteConfig, ISmartProxyOptions } from './types.js';
 import { UpstreamPool } from './engines/http/upstream-pool.js';
+import { pruneRouteRuntimes } from './engines/route-runtime.js';
 import { CertStore, type ICertificateStatus } from './tls/cert-store.js';
 import { createAcme, withChallengeRoute, type Acme } from './acme/index.js';
 import { createEventSink, type ISmartProxyEvents } from './api/events.js';
@@ -45,6 +46,7 @@ export class SmartProxy extends EventEmitter {
   /** ACME certificates and the internal challenge route, when `acme` is configured. */
   private readonly acme: Acme | undefined;
   private prometheus: { close(): Promise<void> } | undefined;
+  private housekeeping: { cancel(): void } | undefined;
   private state: 'idle' | 'running' = 'idle';
   /** start/stop/updateRoutes/add-/removeListeningPort, serialised. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -128,6 +130,7 @@ export class SmartProxy extends EventEmitter {
         await this.certStore.prepare(this.routes.table);
         this.cm.start();
         this.metrics.start();
+        this.housekeeping = this.ticker.every(10_000, (now) => pruneRouteRuntimes(this.routes.table.routes, now));
         await this.ports.add(this.wantedPorts(this.routes.table));
         const prom = this.opts.metrics.prometheus;
         if (prom && this.opts.metrics.enabled) this.prometheus = await startPrometheusServer(this.metrics, prom);
@@ -135,6 +138,7 @@ export class SmartProxy extends EventEmitter {
         this.acme?.service.start();
       } catch (err) {
         await this.ports.closeAll();
+        this.housekeeping?.cancel();
         this.cm.stop();
         this.metrics.stop();
         throw err;
@@ -155,6 +159,7 @@ export class SmartProxy extends EventEmitter {
       this.prometheus = undefined;
       await this.cm.drain(this.opts.gracefulShutdownTimeout);
       this.pool.closeAll();
+      this.housekeeping?.cancel();
       this.cm.stop();
       this.metrics.stop();
       this.deadlines.clear();

@@ -20,6 +20,14 @@ export interface RouteRuntime {
 
 const cache = new WeakMap<CompiledRoute, RouteRuntime>();
 
+/**
+ * Housekeeping of the live table's runtime state (on the shared ticker): expired rate-limit
+ * windows go, so idle keys never pile up between requests.
+ */
+export function pruneRouteRuntimes(routes: readonly CompiledRoute[], now: number): void {
+  for (const route of routes) cache.get(route)?.rateLimiter?.prune(now);
+}
+
 export function routeRuntime(route: CompiledRoute): RouteRuntime {
   let rt = cache.get(route);
   if (!rt) {

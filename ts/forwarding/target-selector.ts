@@ -85,6 +85,8 @@ export class TargetSelector {
   }
 
   failed(host: string, now: number): void {
+    // Hosts from a target function are unbounded: expired marks go before a new one is added.
+    if (this.downUntil.size >= 64) for (const [h, until] of this.downUntil) if (until <= now) this.downUntil.delete(h);
     this.downUntil.set(host, now + DOWN_MS);
   }
 

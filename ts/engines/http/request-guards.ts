@@ -30,12 +30,23 @@ function sha(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-/** A fixed-window counter per key (`windowSeconds` long), like most proxies' simple limiters. */
+/** Most rate-limit windows one route keeps; past it the oldest window is dropped (LRU by start). */
+export const MAX_RATE_LIMIT_KEYS = 100_000;
+
+/**
+ * A fixed-window counter per key (`windowSeconds` long), like most proxies' simple limiters.
+ * Bounded whatever keys clients choose (a header value, a path): windows are kept in order of
+ * their start, expired ones are dropped on the shared ticker (pruneRouteRuntimes) and from the
+ * front as new ones start, and at MAX_RATE_LIMIT_KEYS the oldest goes.
+ */
 export class RateLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
   private readonly windowMs: number;
 
-  constructor(private readonly cfg: NonNullable<IRouteSecurity['rateLimit']>) {
+  constructor(
+    private readonly cfg: NonNullable<IRouteSecurity['rateLimit']>,
+    private readonly maxKeys = MAX_RATE_LIMIT_KEYS,
+  ) {
     this.windowMs = cfg.windowSeconds * 1000;
   }
 
@@ -52,14 +63,25 @@ export class RateLimiter {
 
   /** Count one request; false when over the limit. */
   allow(key: string, now: number): boolean {
-    if (this.windows.size >= 10_000) this.prune(now);
     let w = this.windows.get(key);
     if (!w || now - w.start >= this.windowMs) {
+      // A new window goes to the end of the map (delete first), so the map stays in start order.
+      if (w) this.windows.delete(key);
+      this.dropExpired(now, 2);
+      if (this.windows.size >= this.maxKeys) this.windows.delete(this.windows.keys().next().value!);
       w = { start: now, count: 0 };
       this.windows.set(key, w);
     }
     w.count++;
     return w.count <= this.cfg.maxRequests;
+  }
+
+  /** Drop up to `max` expired windows from the front (the oldest). */
+  private dropExpired(now: number, max: number): void {
+    for (const [k, w] of this.windows) {
+      if (max-- <= 0 || now - w.start < this.windowMs) return;
+      this.windows.delete(k);
+    }
   }
 
   /** Seconds until the key's window resets (for Retry-After). */
@@ -68,8 +90,9 @@ export class RateLimiter {
     return w ? Math.max(1, Math.ceil((w.start + this.windowMs - now) / 1000)) : 1;
   }
 
+  /** Drop every expired window (they are in start order: stops at the first live one). */
   prune(now: number): void {
-    for (const [k, w] of this.windows) if (now - w.start >= this.windowMs) this.windows.delete(k);
+    this.dropExpired(now, Infinity);
   }
 
   get size(): number {
