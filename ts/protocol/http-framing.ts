@@ -3,6 +3,8 @@
  * tracker that finds where it ends while its bytes pass through unchanged. Pure.
  * Conflicting Content-Length / Transfer-Encoding is refused (request smuggling).
  */
+import { trimOws } from './http-head.js';
+
 export type Framing = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' } | { kind: 'close' };
 export type FramingResult = Framing | { kind: 'error'; reason: string };
 
@@ -27,7 +29,7 @@ function lengthHeaders(headers: readonly string[]): LengthHeaders {
     } else if (name.length === 14 && name.toLowerCase() === 'content-length') {
       // "Content-Length: 5, 5" and repeated identical values are one length; anything else conflicts.
       for (const part of headers[i + 1]!.split(',')) {
-        const v = part.trim();
+        const v = trimOws(part);
         if (cl === undefined) cl = v;
         else if (cl !== v) clConflict = true;
       }
@@ -42,7 +44,7 @@ function parseLength(v: string): number | undefined {
 }
 
 function isChunkedLast(te: string): 'chunked' | 'other' | 'bad' {
-  const codings = te.split(',').map((c) => c.trim().toLowerCase());
+  const codings = te.split(',').map((c) => trimOws(c).toLowerCase());
   if (codings.some((c) => c === '')) return 'bad';
   const last = codings[codings.length - 1];
   if (last !== 'chunked') return 'other';

@@ -130,13 +130,14 @@ function sniff(buf: Buffer): HttpSniffResult {
   if (abs) {
     // absolute-form: the target's authority wins over Host (RFC 9112 3.2.2)
     const rest = target.slice(abs[0].length);
-    const slash = rest.search(/[/?]/);
+    // The authority ends at '/', '?' or '#' (RFC 3986 3.2), so an '@' after a '#' is not userinfo.
+    const slash = rest.search(/[/?#]/);
     const authority = slash === -1 ? rest : rest.slice(0, slash);
     const at = authority.lastIndexOf('@');
     const hostPart = at === -1 ? authority : authority.slice(at + 1);
     if (hostPart.length === 0) return invalid('absolute-form target without a host');
     host = hostPart.toLowerCase();
-    path = slash === -1 ? '/' : rest.slice(slash);
+    path = slash === -1 || rest[slash] === '#' ? '/' : rest.slice(slash);
     if (path.startsWith('?')) path = `/${path}`;
   } else if (method === 'CONNECT') {
     host = host ?? target.toLowerCase();
@@ -156,9 +157,18 @@ function parseHeaderLines(lines: string[], out: string[]): string | undefined {
     const colon = line.indexOf(':');
     if (colon <= 0) return 'header line without a name';
     for (let i = 0; i < colon; i++) if (!isTchar(line.charCodeAt(i))) return 'bad byte in header name';
-    out.push(line.slice(0, colon), line.slice(colon + 1).trim());
+    out.push(line.slice(0, colon), trimOws(line.slice(colon + 1)));
   }
   return undefined;
+}
+
+/** Strips OWS (SP and HTAB only, RFC 9110 5.6.3). Not String#trim: that also strips NBSP (0xa0 in latin1). */
+export function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
+  return s.slice(a, b);
 }
 
 /** Find the end of a head (index just past CRLF CRLF) from `start`; -1 when incomplete; HEAD_ERRORS keys on bad bytes. */
