@@ -1,6 +1,16 @@
 /** Public exports only. */
 export * from './types.js';
 export { SmartProxy } from './smart-proxy.js';
+export type { CloseReason, CloseSide } from './connection/close-reason.js';
+export { CLOSE_REASONS } from './connection/close-reason.js';
+export type {
+  ISmartProxyEvents,
+  IConnectionOpenEvent,
+  IConnectionCloseEvent,
+  IConnectionErrorEvent,
+  IRouteMissEvent,
+  ISecurityBlockedEvent,
+} from './api/events.js';
 export { SmartProxyError, SmartProxyConfigError, type SmartProxyErrorCode } from './core/errors.js';
 export {
   createHttpRoute,

@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { after } from 'node:test';
-import { SmartProxy, type ISmartProxyOptions } from '../../ts/index.js';
+import { SmartProxy, type ISmartProxyOptions, type CloseReason, type CloseSide } from '../../ts/index.js';
 import { freePort, freePorts, silentLogger } from '../integration/harness.js';
 import { waitFor, delay, activeResources } from '../helpers/leaks.js';
 import { watchProcessErrors, describeErrors, since, type IProcessErrorWatch } from '../leaks/kit.js';
@@ -30,46 +30,11 @@ import { watchProcessErrors, describeErrors, since, type IProcessErrorWatch } fr
 export { freePort, freePorts, waitFor, delay, since };
 
 // ---------------------------------------------------------------------------------------
-// Options and events of the lifecycle rewrite (typed here so these tests compile before and
-// after the fields land in ISmartProxyOptions).
+// Options and events: the package's own types.
 
-/** The close reasons of `connection:close` and `smartproxy_connections_closed_total{reason}`. */
-export type CloseReason =
-  | 'closed'
-  | 'reset'
-  | 'error'
-  | 'route_miss'
-  | 'blocked'
-  | 'rate_limited'
-  | 'auth_failed'
-  | 'protocol_error'
-  | 'tls_error'
-  | 'initial_data_timeout'
-  | 'tls_handshake_timeout'
-  | 'headers_timeout'
-  | 'connect_refused'
-  | 'connect_timeout'
-  | 'response_timeout'
-  | 'backend_closed'
-  | 'backend_invalid'
-  | 'socket_timeout'
-  | 'inactivity'
-  | 'lifetime'
-  | 'half_close_timeout'
-  | 'ws_ping_timeout'
-  | 'zombie'
-  | 'handler_error'
-  | 'shutdown';
+export type { CloseReason } from '../../ts/index.js';
 
-export type LifecycleOptions = Omit<ISmartProxyOptions, 'logger'> & {
-  logger?: ISmartProxyOptions['logger'];
-  /** ms from the request's last byte sent upstream to the response head (else 504). */
-  responseTimeout?: number;
-  /** ms from the first byte of a request head to its end (else 408 and close). */
-  headersTimeout?: number;
-  /** ms a half-closed connection may stay idle before both sides are closed. */
-  halfCloseTimeout?: number;
-};
+export type LifecycleOptions = Omit<ISmartProxyOptions, 'logger'> & { logger?: ISmartProxyOptions['logger'] };
 
 /** The payload of `connection:close` (the fields these tests read). */
 export interface CloseEvent {
@@ -78,7 +43,7 @@ export interface CloseEvent {
   port: number;
   route?: string;
   reason?: CloseReason;
-  side?: 'client' | 'backend' | 'proxy';
+  side?: CloseSide;
   durationMs?: number;
   /** performance.now() when the event was seen. */
   at: number;
