@@ -318,6 +318,8 @@ export class ConnectionRecord implements Timed {
   markHalfClosed(now: number): void {
     if (this.halfClosedFlag || this.closed) return;
     this.halfClosedFlag = true;
+    // The FIN is traffic: the half-close limit counts from it (or from later bytes).
+    if (now > this.lastActivity) this.lastActivity = now;
     this.recheckIdle(now);
   }
 

@@ -142,6 +142,7 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
       s.once('end', () => this.record.close('client', 'closed'));
       s.end();
       this.record.markHalfClosed(this.svc.clock.now());
+      s.resume();
     }
   }
 
