@@ -296,9 +296,11 @@ test('a backend that resets a pooled connection: the idempotent request is retri
 
 test('a pooled backend socket that sends bytes while idle is dropped; the next request gets a fresh connection', async (t) => {
   let connections = 0;
+  const open = new Set<net.Socket>();
   const raw = net.createServer((s) => {
     connections++;
     const n = connections;
+    open.add(s);
     s.on('error', () => {});
     let head = '';
     s.on('data', (d: Buffer) => {
@@ -311,7 +313,11 @@ test('a pooled backend socket that sends bytes while idle is dropped; the next r
     });
   });
   await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => raw.close(() => r())));
+  // The second connection stays in the proxy's pool: close it from this side, not after the pool's idle sweep.
+  t.after(() => new Promise<void>((r) => {
+    for (const s of open) s.destroy();
+    raw.close(() => r());
+  }));
   const port = await freePort();
   await startProxy(t, { routes: [httpRoute('r', port, 'r.example.com', (raw.address() as net.AddressInfo).port)] });
   assert.equal((await httpRequest(port, { headers: { host: 'r.example.com' } })).body, 'c1');
