@@ -10,7 +10,7 @@ import { startTcpEchoServer } from '../helpers/backends.js';
 import type { SmartProxy } from '../../ts/smart-proxy.js';
 import type { ISmartProxyOptions } from '../../ts/types.js';
 import { MAX_TIMER_MS } from '../../ts/core/ticker.js';
-import { idleCheckStep } from '../../ts/connection/connection-record.js';
+import { idleCheckStep } from '../../ts/connection/idle-policy.js';
 import {
   fakeTime,
   forwardRoute,

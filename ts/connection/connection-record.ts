@@ -25,6 +25,7 @@ import { normalizeIp } from '../core/ip.js';
 import { NOT_SCHEDULED, type DeadlineService, type Timed } from '../core/deadlines.js';
 import type { RelayReader } from '../core/node-internals.js';
 import { reasonForError, type CloseReason, type CloseSide } from './close-reason.js';
+import { firstIdleCheck, idleCheckStep, judgeIdle, type IdleState } from './idle-policy.js';
 
 export type { CloseReason, CloseSide };
 
@@ -120,10 +121,8 @@ export class ConnectionRecord implements Timed {
   private destIpValue: string | undefined = undefined;
   /** TCP keep-alive probes on: keepAliveTreatment applies. */
   keepAlive = false;
-  /** Limits fixed when the connection is created (jitter applied once); Infinity = none. */
-  inactivityLimit = Infinity;
+  /** Fixed when the connection is created (jitter applied once); Infinity = none. */
   lifetimeLimit = Infinity;
-  socketIdleLimit = Infinity;
   /** When the zombie sweep first saw exactly one side destroyed. */
   halfDeadSince = 0;
   /** HTTP sessions wait on slow backends legitimately: the "data in, nothing out" zombie rule does not apply. */
@@ -153,8 +152,8 @@ export class ConnectionRecord implements Timed {
   private engineTimer: ((now: number) => void) | undefined = undefined;
   private lifetimeDue = Infinity;
   private idleCheckDue = Infinity;
-  private lastActivity: number;
-  private seenTraffic = 0;
+  /** Idle limits and what the checks have seen (connection/idle-policy.ts). */
+  private readonly idle: IdleState;
 
   constructor(
     readonly id: number,
@@ -167,19 +166,26 @@ export class ConnectionRecord implements Timed {
   ) {
     this.idText = id.toString(36);
     this.destPort = localPort;
-    this.lastActivity = startTime;
+    this.idle = {
+      inactivityLimit: Infinity,
+      socketIdleLimit: Infinity,
+      halfCloseLimit: host.halfCloseTimeout,
+      halfClosed: false,
+      inFlight: false,
+      lastActivity: startTime,
+      seenTraffic: 0,
+    };
     this.stream = client;
     own(client, this, 'client');
   }
 
   /** Set the limits and schedule the first check (the manager calls this once, at create). */
   limits(inactivity: number, lifetime: number, socketIdle = Infinity): void {
-    this.inactivityLimit = inactivity;
+    this.idle.inactivityLimit = inactivity;
+    this.idle.socketIdleLimit = socketIdle;
     this.lifetimeLimit = lifetime;
-    this.socketIdleLimit = socketIdle;
     this.lifetimeDue = this.startTime + lifetime;
-    const idle = this.idleLimit();
-    this.idleCheckDue = idle.limit === Infinity ? Infinity : this.startTime + Math.min(idle.limit, idleCheckStep(idle.limit));
+    this.idleCheckDue = firstIdleCheck(this.idle, this.startTime);
     this.reschedule();
   }
 
@@ -316,26 +322,28 @@ export class ConnectionRecord implements Timed {
 
   /** A FIN has passed one way: from now the connection may stay idle only halfCloseTimeout. */
   markHalfClosed(now: number): void {
-    if (this.halfClosedFlag || this.closed) return;
-    this.halfClosedFlag = true;
+    const idle = this.idle;
+    if (idle.halfClosed || this.closed) return;
+    idle.halfClosed = true;
     // The FIN is traffic: the half-close limit counts from it (or from later bytes).
-    if (now > this.lastActivity) this.lastActivity = now;
+    if (now > idle.lastActivity) idle.lastActivity = now;
     this.recheckIdle(now);
   }
 
   get halfClosed(): boolean {
-    return this.halfClosedFlag;
+    return this.idle.halfClosed;
   }
 
   /** An HTTP request waits on its backend (socketTimeout paused) or is done (it applies again). */
   setInFlight(inFlight: boolean, now: number): void {
-    if (this.inFlightFlag === inFlight) return;
-    this.inFlightFlag = inFlight;
-    if (!inFlight && this.socketIdleLimit !== Infinity) this.recheckIdle(now, idleCheckStep(this.socketIdleLimit));
+    const idle = this.idle;
+    if (idle.inFlight === inFlight) return;
+    idle.inFlight = inFlight;
+    if (!inFlight && idle.socketIdleLimit !== Infinity) this.recheckIdle(now, idleCheckStep(idle.socketIdleLimit));
   }
 
   get inFlight(): boolean {
-    return this.inFlightFlag;
+    return this.idle.inFlight;
   }
 
   /** Run an idle check within `within` ms (default: at the next bucket). */
@@ -363,8 +371,12 @@ export class ConnectionRecord implements Timed {
       return;
     }
     if (now >= this.idleCheckDue) {
-      this.checkIdle(now);
-      if (this.closed) return;
+      const v = judgeIdle(this.idle, this.client.bytesRead + this.client.bytesWritten, now);
+      if (v.close !== undefined) {
+        this.close('proxy', v.close);
+        return;
+      }
+      this.idleCheckDue = v.next;
     }
     this.reschedule();
   }
@@ -379,47 +391,6 @@ export class ConnectionRecord implements Timed {
     const reason = TIMER_REASON[timer]!;
     if (this.engine?.onTimeout?.(reason) === true) return;
     this.close('proxy', reason);
-  }
-
-  /** The shortest idle limit that applies now, and the reason it closes with. */
-  private idleLimit(): { limit: number; reason: CloseReason } {
-    let limit = this.inactivityLimit;
-    let reason: CloseReason = 'inactivity';
-    const st = this.socketIdleLimit;
-    if (!this.inFlightFlag && st < limit) {
-      limit = st;
-      reason = 'socket_timeout';
-    }
-    const hc = this.host.halfCloseTimeout;
-    if (this.halfClosedFlag && hc > 0 && hc < limit) {
-      limit = hc;
-      reason = 'half_close_timeout';
-    }
-    return { limit, reason };
-  }
-
-  /**
-   * Traffic since the last check moves `lastActivity` to now: never earlier than the real last
-   * byte, and at most one check interval later, so a limit is never judged early and fires at
-   * most `idleCheckStep(limit)` late. Checks run every step until the limit is reached.
-   */
-  private checkIdle(now: number): void {
-    const traffic = this.client.bytesRead + this.client.bytesWritten;
-    if (traffic !== this.seenTraffic) {
-      this.seenTraffic = traffic;
-      this.lastActivity = now;
-    }
-    const { limit, reason } = this.idleLimit();
-    if (limit === Infinity) {
-      this.idleCheckDue = Infinity;
-      return;
-    }
-    const expires = this.lastActivity + limit;
-    if (now >= expires) {
-      this.close('proxy', reason);
-      return;
-    }
-    this.idleCheckDue = Math.min(expires, now + idleCheckStep(limit));
   }
 
   private reschedule(): void {
@@ -438,15 +409,6 @@ export class ConnectionRecord implements Timed {
     this.scheduledFor = due;
     this.host.deadlines.schedule(this, due);
   }
-}
-
-/**
- * How often an idle limit is checked: a sixteenth of it, at least 100 ms. An idle connection
- * closes within that (plus the deadline service's 10 ms) after its limit: inside the
- * contract's max(10 %, 250 ms).
- */
-export function idleCheckStep(limit: number): number {
-  return Math.max(limit / 16, 100);
 }
 
 function own(socket: net.Socket, record: ConnectionRecord, side: 'client' | 'backend'): void {

@@ -1,6 +1,9 @@
 import { BodyTracker, type Framing } from '../../protocol/http-framing.js';
 import type { RequestPlan } from './request-admission.js';
-import type { PooledSocket } from './upstream-pool.js';
+import { isIP } from 'node:net';
+import type { PooledSocket, UpstreamTls } from './upstream-pool.js';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 /** One request/response exchange; a class so every exchange shares one shape. */
 export class Exchange {
@@ -44,5 +47,19 @@ export class Exchange {
     this.reqBody = new BodyTracker(plan.framing);
     this.hasBody = plan.framing.kind !== 'none';
   }
-}
 
+  /** TLS towards `host` for 'terminate-and-reencrypt' (SNI: the client's, else the host when it is a name); undefined for plain. */
+  upstreamTls(host: string, clientSni: string | undefined): UpstreamTls | undefined {
+    if (this.route.tlsMode !== 'terminate-and-reencrypt') return undefined;
+    const t = this.route.config.action.tls;
+    return { servername: clientSni ?? (isIP(host) === 0 ? host : undefined), verify: t?.verifyBackend === true, ca: t?.backendCa };
+  }
+
+  /**
+   * The retry rule: a keep-alive socket that closed before any response byte was probably stale;
+   * an idempotent bodiless request is sent again, once, on a fresh connection.
+   */
+  mayRetryOnFresh(up: PooledSocket): boolean {
+    return !this.resStarted && up.reused && !this.retried && IDEMPOTENT.has(this.method) && this.reqBody.done && !this.hasBody;
+  }
+}

@@ -13,19 +13,18 @@
  * body closes the client connection. Every local answer closes the connection (answer.ts).
  */
 import type * as net from 'node:net';
-import { isIP } from 'node:net';
 import { Timer, type CloseReason, type ConnectionEngine, type ConnectionRecord } from '../../connection/connection-record.js';
-import { sniffHttpRequest, parseResponseHead, MAX_HTTP_HEAD_BYTES } from '../../protocol/http-head.js';
-import { BodyTracker, responseFraming } from '../../protocol/http-framing.js';
+import { sniffHttpRequest, MAX_HTTP_HEAD_BYTES } from '../../protocol/http-head.js';
+import { BodyTracker } from '../../protocol/http-framing.js';
 import type { PendingConnect } from '../../forwarding/upstream-connector.js';
 import type { CompiledRoute } from '../../routing/index.js';
 import type { IRouteContext } from '../../types.js';
 import { runSocketHandler } from '../socket-handler.js';
 import type { Services } from '../services.js';
-import { buildResponseHead, connectionTokens, hasNoHopByHop } from './headers.js';
+import { readResponseHead, type ResponseHead } from './response-head.js';
 import { admitRequest } from './request-admission.js';
 import { Exchange } from './exchange.js';
-import { upstreamKey, type PooledSocket, type UpstreamOwner, type UpstreamTls } from './upstream-pool.js';
+import { upstreamKey, type PooledSocket, type UpstreamOwner } from './upstream-pool.js';
 import { relayWebSocket } from './websocket-relay.js';
 import { answerAndClose } from './answer.js';
 
@@ -34,9 +33,6 @@ const EMPTY = Buffer.alloc(0);
 const MAX_PENDING_BYTES = 4 * MAX_HTTP_HEAD_BYTES;
 /** A complete response up to this size is copied behind its head and written once. */
 const SMALL_RESPONSE_BYTES = 16 * 1024;
-/** Interim (1xx) responses accepted before a final one; more is a 502 (a 1xx flood). */
-const MAX_INTERIM_RESPONSES = 10;
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 export function serveHttp(svc: Services, record: ConnectionRecord, initial: Buffer | undefined, isTls: boolean): void {
   new HttpSession(svc, record, isTls).start(initial);
@@ -208,7 +204,7 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
   private acquireUpstream(ex: Exchange): void {
     const { svc } = this;
     const host = ex.hosts[ex.hostIndex]!;
-    const tls = ex.route.tlsMode === 'terminate-and-reencrypt' ? this.upstreamTls(ex, host) : undefined;
+    const tls = ex.upstreamTls(host, this.record.facts?.sni);
     const pooled = ex.isUpgrade || ex.retried ? undefined : svc.pool.take(upstreamKey(host, ex.port, tls), this);
     if (pooled) {
       ex.rt.selector.acquired(host);
@@ -239,13 +235,6 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
       ex.rt.selector.acquired(host);
       this.attach(ex, p);
     });
-  }
-
-  /** Re-encryption settings: SNI is the client's SNI, else the target host when it is a name. */
-  private upstreamTls(ex: Exchange, host: string): UpstreamTls {
-    const t = ex.route.config.action.tls;
-    const sni = this.record.facts?.sni ?? (isIP(host) === 0 ? host : undefined);
-    return { servername: sni, verify: t?.verifyBackend === true, ca: t?.backendCa };
   }
 
   private attach(ex: Exchange, up: PooledSocket): void {
@@ -314,63 +303,59 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
   private parseResponse(ex: Exchange): void {
     for (;;) {
       const buf = ex.resBuf!;
-      const r = parseResponseHead(buf);
-      if (r.kind === 'need-more') return;
-      if (r.kind === 'invalid') return this.badResponse(r.reason);
-      const rest = buf.subarray(r.headLength);
-      const { rt, vars } = ex;
-      if (r.status === 101 && ex.isUpgrade) {
-        this.record.clearTimer(Timer.Response);
-        this.stream.write(buildResponseHead(101, r.reason, r.headers, rt.responseHeaders, vars, false, true, false), 'latin1');
-        this.upgrade(ex, rest);
-        return;
+      const h = readResponseHead(buf, ex);
+      switch (h.kind) {
+        case 'need-more':
+          return;
+        case 'bad':
+          return this.badResponse(h.why);
+        case 'switch':
+          this.record.clearTimer(Timer.Response);
+          this.stream.write(h.head, 'latin1');
+          this.upgrade(ex, h.rest);
+          return;
+        case 'interim':
+          ex.interim++;
+          this.stream.write(h.head, 'latin1');
+          ex.resBuf = h.rest;
+          if (h.rest.length === 0) return;
+          continue;
+        case 'final':
+          this.record.clearTimer(Timer.Response);
+          this.finalResponse(ex, buf, h);
+          return;
       }
-      if (r.status >= 100 && r.status < 200) {
-        if (r.status === 101 || ++ex.interim > MAX_INTERIM_RESPONSES) return this.badResponse(r.status === 101 ? 'unsolicited 101' : 'too many interim responses');
-        // 100 Continue and other interim responses pass through; the final one follows.
-        this.stream.write(buildResponseHead(r.status, r.reason, r.headers, undefined, undefined, false, false, false), 'latin1');
-        ex.resBuf = rest;
-        if (rest.length === 0) return;
-        continue;
-      }
-      const framing = responseFraming(r.status, ex.method, r.headers);
-      if (framing.kind === 'error') return this.badResponse(framing.reason);
-      this.record.clearTimer(Timer.Response);
-      const resTokens = connectionTokens(r.headers);
-      ex.upstreamReusable = ex.upstreamReusable && !resTokens.close && r.httpVersion === '1.1' && framing.kind !== 'close';
-      // A body delimited by the backend closing can only reach the client the same way.
-      if (framing.kind === 'close') ex.clientClose = true;
-      ex.resFraming = framing;
-      ex.resBody = new BodyTracker(framing);
-      ex.resBuf = undefined;
-      const client = this.stream;
-      // A head this proxy would rebuild unchanged (HTTP/1.1, no hop-by-hop field, no rules, nothing
-      // to add) goes on as the backend sent it; a complete small response then leaves in one write.
-      const verbatim = r.httpVersion === '1.1' && rt.responseHeaders === undefined && !ex.clientClose && !ex.clientHttp10 && hasNoHopByHop(r.headers);
-      if (verbatim && framing.kind === 'length' && rest.length === framing.length) {
-        ex.resBody.advance(rest, 0);
+    }
+  }
+
+  private finalResponse(ex: Exchange, buf: Buffer, h: Extract<ResponseHead, { kind: 'final' }>): void {
+    const { framing, rest } = h;
+    ex.upstreamReusable = h.reusable;
+    ex.clientClose = h.closeClient;
+    ex.resFraming = framing;
+    ex.resBody = new BodyTracker(framing);
+    ex.resBuf = undefined;
+    const client = this.stream;
+    const complete = framing.kind === 'length' && rest.length === framing.length;
+    if (complete && (h.verbatim || rest.length <= SMALL_RESPONSE_BYTES)) {
+      // The whole response is here: one write (the buffer it came in, or head and body copied together).
+      ex.resBody.advance(rest, 0);
+      if (h.verbatim) {
         client.write(buf);
-        this.responseDone(ex);
-        return;
-      }
-      const head = verbatim ? buf.toString('latin1', 0, r.headLength) : buildResponseHead(r.status, r.reason, r.headers, rt.responseHeaders, vars, ex.clientClose, false, ex.clientHttp10);
-      if (framing.kind === 'length' && rest.length === framing.length && rest.length <= SMALL_RESPONSE_BYTES) {
-        // The whole (small) response is here: one buffer, one plain write.
-        const out = Buffer.allocUnsafe(head.length + rest.length);
-        out.write(head, 0, 'latin1');
-        rest.copy(out, head.length);
-        ex.resBody.advance(rest, 0);
+      } else {
+        const out = Buffer.allocUnsafe(h.head.length + rest.length);
+        out.write(h.head, 0, 'latin1');
+        rest.copy(out, h.head.length);
         client.write(out);
-        this.responseDone(ex);
-        return;
       }
-      client.cork();
-      client.write(head, 'latin1');
-      if (rest.length > 0) this.relayResponseBody(ex, rest, 0);
-      else if (ex.resBody.done) this.responseDone(ex);
-      client.uncork();
+      this.responseDone(ex);
       return;
     }
+    client.cork();
+    client.write(h.head, 'latin1');
+    if (rest.length > 0) this.relayResponseBody(ex, rest, 0);
+    else if (ex.resBody.done) this.responseDone(ex);
+    client.uncork();
   }
 
   private relayResponseBody(ex: Exchange, chunk: Buffer, start: number): void {
@@ -431,7 +416,7 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
     ex.rt.selector.released(ex.hosts[ex.hostIndex]!);
     up.owner = undefined;
     if (ex.resBody === undefined) {
-      if (!ex.resStarted && up.reused && !ex.retried && IDEMPOTENT.has(ex.method) && ex.reqBody.done && !ex.hasBody) {
+      if (ex.mayRetryOnFresh(up)) {
         // A pooled socket the backend had closed: retry once on a fresh connection.
         ex.retried = true;
         ex.upstream = undefined;

@@ -1,0 +1,62 @@
+/**
+ * What a backend's response head means for the exchange, decided without touching sockets:
+ * an interim response to pass on, a protocol switch, the final head (rewritten, or relayed as
+ * sent when nothing would change) with its framing, or a response to refuse (502).
+ */
+import { parseResponseHead } from '../../protocol/http-head.js';
+import { responseFraming, type Framing } from '../../protocol/http-framing.js';
+import { buildResponseHead, connectionTokens, hasNoHopByHop } from './headers.js';
+import type { Exchange } from './exchange.js';
+
+/** Interim (1xx) responses accepted before a final one; more is a 502 (a 1xx flood). */
+export const MAX_INTERIM_RESPONSES = 10;
+
+export type ResponseHead =
+  | { kind: 'need-more' }
+  | { kind: 'bad'; why: string }
+  /** 101 to a request that asked for an upgrade: the head to send, then the relay. */
+  | { kind: 'switch'; head: string; rest: Buffer }
+  /** 100 Continue and the like: pass on, the final head follows. */
+  | { kind: 'interim'; head: string; rest: Buffer }
+  | {
+      kind: 'final';
+      framing: Framing;
+      /** The head for the client; with `verbatim`, exactly the backend's bytes. */
+      head: string;
+      verbatim: boolean;
+      headLength: number;
+      rest: Buffer;
+      /** The backend socket may serve another request after this response. */
+      reusable: boolean;
+      /** The client connection must close after it (a body delimited by the backend closing). */
+      closeClient: boolean;
+    };
+
+export function readResponseHead(buf: Buffer, ex: Exchange): ResponseHead {
+  const r = parseResponseHead(buf);
+  if (r.kind === 'need-more') return r;
+  if (r.kind === 'invalid') return { kind: 'bad', why: r.reason };
+  const rest = buf.subarray(r.headLength);
+  const { rt, vars } = ex;
+  if (r.status === 101 && ex.isUpgrade) {
+    return { kind: 'switch', head: buildResponseHead(101, r.reason, r.headers, rt.responseHeaders, vars, false, true, false), rest };
+  }
+  if (r.status >= 100 && r.status < 200) {
+    if (r.status === 101) return { kind: 'bad', why: 'unsolicited 101' };
+    if (ex.interim >= MAX_INTERIM_RESPONSES) return { kind: 'bad', why: 'too many interim responses' };
+    return { kind: 'interim', head: buildResponseHead(r.status, r.reason, r.headers, undefined, undefined, false, false, false), rest };
+  }
+  const framing = responseFraming(r.status, ex.method, r.headers);
+  if (framing.kind === 'error') return { kind: 'bad', why: framing.reason };
+  const tokens = connectionTokens(r.headers);
+  const reusable = ex.upstreamReusable && !tokens.close && r.httpVersion === '1.1' && framing.kind !== 'close';
+  // A body delimited by the backend closing can only reach the client the same way.
+  const closeClient = ex.clientClose || framing.kind === 'close';
+  // A head this proxy would rebuild unchanged (HTTP/1.1, no hop-by-hop field, no rules, nothing
+  // to add) goes on as the backend sent it.
+  const verbatim = r.httpVersion === '1.1' && rt.responseHeaders === undefined && !closeClient && !ex.clientHttp10 && hasNoHopByHop(r.headers);
+  const head = verbatim
+    ? buf.toString('latin1', 0, r.headLength)
+    : buildResponseHead(r.status, r.reason, r.headers, rt.responseHeaders, vars, closeClient, false, ex.clientHttp10);
+  return { kind: 'final', framing, head, verbatim, headLength: r.headLength, rest, reusable, closeClient };
+}
