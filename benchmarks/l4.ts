@@ -9,7 +9,7 @@
  * BENCH_CONN_TOTAL (10000), BENCH_CONN_CONCURRENCY (50), BENCH_BULK_MB (1024), BENCH_ROUNDS (3),
  * BENCH_BULK_ROUNDS (5),
  * BENCH_PHASES (comma list of requests,connections,bulk),
- * BENCH_TARGETS (comma list of direct,pipe,pipe-opts,haproxy,smartproxy). `pipe-opts` is the
+ * BENCH_TARGETS (comma list of direct,pipe,pipe-opts,haproxy,smartproxy,smartproxy-glibc). `pipe-opts` is the
  * pipe relay plus only what the API contract requires of every connection (TCP keep-alive on
  * both sockets, Nagle off, the client address read), set the way SmartProxy sets them: what
  * they cost alone, so that SmartProxy minus pipe-opts is routing and bookkeeping.
@@ -18,18 +18,19 @@
  * swings with the allocator's page faults).
  */
 import { startKeepAliveHttpBackend, startEchoOnceBackend, startBulkSink } from './lib/backends.js';
-import { startNodeProxy, startHaproxyProxy, direct, type IProxyUnderTest } from './lib/proxy-process.js';
+import { startNodeProxy, startConfiguredSmartProxy, startHaproxyProxy, direct, type IProxyUnderTest } from './lib/proxy-process.js';
 import { runAutocannon, runConnRate, runBulk } from './lib/load.js';
 import { haproxyVersion } from './lib/haproxy.js';
 import { markdownTable, fmt, ratio, envNumber, median } from './lib/report.js';
 
-type TargetName = 'direct' | 'pipe' | 'pipe-opts' | 'haproxy' | 'smartproxy';
+type TargetName = 'direct' | 'pipe' | 'pipe-opts' | 'haproxy' | 'smartproxy' | 'smartproxy-glibc';
 const LABEL: Record<TargetName, string> = {
   direct: 'direct (no proxy)',
   pipe: 'plain socket.pipe() relay',
   'pipe-opts': 'pipe relay + the contract\'s socket options',
   haproxy: 'HAProxy mode tcp (nbthread 1)',
   smartproxy: 'SmartProxy L4 forward',
+  'smartproxy-glibc': 'SmartProxy L4 forward + raiseMallocThresholds',
 };
 
 const DURATION = envNumber('BENCH_DURATION', 8);
@@ -41,7 +42,7 @@ const BULK_BYTES = envNumber('BENCH_BULK_MB', 1024) * 1024 * 1024;
 const ROUNDS = Math.floor(envNumber('BENCH_ROUNDS', 3));
 /** Bulk rounds are short (~1 s) and the noisiest figure (one connection's scheduling on two cores): more of them. */
 const BULK_ROUNDS = Math.floor(envNumber('BENCH_BULK_ROUNDS', 5));
-const TARGETS = (process.env.BENCH_TARGETS ?? 'direct,pipe,pipe-opts,haproxy,smartproxy')
+const TARGETS = (process.env.BENCH_TARGETS ?? 'direct,pipe,pipe-opts,haproxy,smartproxy,smartproxy-glibc')
   .split(',')
   .map((s) => s.trim())
   .filter((s): s is TargetName => s in LABEL);
@@ -94,6 +95,7 @@ async function startTarget(t: TargetName, backendPort: number): Promise<IProxyUn
       }
       return h;
     }
+    if (t === 'smartproxy-glibc') return await startConfiguredSmartProxy(backendPort, { nodeInternals: { raiseMallocThresholds: true } }, t);
     return await startNodeProxy(t, backendPort, t);
   } catch (e) {
     unavailable.set(t, `failed to start: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
@@ -260,8 +262,8 @@ function print(): void {
         'malloc returns it to the kernel (trim) and the next batch is faulted in again, page by page. Which way a run goes ' +
         'depends on the heap layout, not on the relay, and shows as ~10k vs ~100-250k faults/GiB for the same code. ' +
         'Raising glibc\'s trim threshold (GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456) removes the slow mode ' +
-        'for any Node process; SmartProxy raises it itself at start() (ts/core/malloc-threshold.ts), the pipe relays run ' +
-        'with glibc\'s defaults.',
+        'for any Node process; SmartProxy raises it itself at start() when asked (nodeInternals.raiseMallocThresholds, ' +
+        'opt-in since it changes the host process: the "+ raiseMallocThresholds" row); the other rows run with glibc\'s defaults.',
       '',
       perRound(BULK_ROUNDS, (r) => (r.mibPerSec === undefined ? undefined : `${fmt(r.mibPerSec)} / ${fmt(r.cpuPerGiBMs)} / ${fmt(r.faultsPerGiB)}`)),
     );
