@@ -103,9 +103,10 @@ function checkIncremental(framing: Framing, buf: Buffer, cuts: readonly number[]
 
 const CHUNKED: Framing = { kind: 'chunked' };
 const hexDigits = (n: number, upper: boolean, zeros: number): string => '0'.repeat(zeros) + (upper ? n.toString(16).toUpperCase() : n.toString(16));
+/** Chunk extensions of the strict grammar (no BWS: llhttp refuses it, so BodyTracker does too). */
 const extArb = fc.oneof(
   { weight: 6, arbitrary: fc.constant('') },
-  { weight: 1, arbitrary: fc.constantFrom(';a=b', ';name', ' ;x=y', '\t;q="quoted;value"', ';a=b;c=d', ' ', '\t') },
+  { weight: 1, arbitrary: fc.constantFrom(';a=b', ';name', ';x=y', ';q="quoted;value"', ';q="a \\" b"', ';a=b;c=d', ';a=') },
 );
 const chunkArb = fc.record({
   size: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: 41, max: 2000 }) }),
@@ -114,7 +115,14 @@ const chunkArb = fc.record({
   ext: extArb,
   fill: fc.integer({ min: 0, max: 255 }),
 });
-const trailerLine = fc.oneof(fc.constantFrom('Expires: 0', 'X-Checksum: abc', 'a:b'), fastString(String.fromCharCode(...Array.from({ length: 0x5f }, (_, i) => 0x20 + i)), 1, 40));
+/** Trailer fields: a token name, a colon, a value of visible bytes, SP and HTAB. */
+const trailerLine = fc.oneof(
+  fc.constantFrom('Expires: 0', 'X-Checksum: abc', 'a:b', 'x-empty:'),
+  fc
+    .tuple(fastString('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_!#$%&*+.^`|~', 1, 20), fastString(String.fromCharCode(...Array.from({ length: 0x5f }, (_, i) => 0x20 + i)), 0, 40))
+    .filter(([name]) => !['content-length', 'transfer-encoding', 'host'].includes(name.toLowerCase()))
+    .map(([name, value]) => `${name}:${value}`),
+);
 const chunkedModel = fc.record({
   chunks: fc.array(chunkArb, { maxLength: 8 }),
   lastZeros: fc.integer({ min: 0, max: 3 }),
@@ -152,7 +160,7 @@ test('BodyTracker fuzz: modelled chunked bodies end exactly where they should, h
 /** Size-line rewrites: the parser must bound and reject these, never mis-count. */
 const sizeLineOp = fc.record({
   chunk: fc.nat(),
-  line: fc.constantFrom('', 'g', '-1', '0x10', ' 5', '5 5', '1;', ';ext', 'fffffffffffff', '10000000000000', '00000000000001', '7fffffffffffffff', 'a'.repeat(5000), '5\n', '5\r', '\r', '+5'),
+  line: fc.constantFrom('', 'g', '-1', '0x10', ' 5', '5 5', '5 ', '5\t', '5 ;a=b', '5;a =b', '5;a= b', '5; a=b', '1;', ';ext', 'fffffffffffff', '10000000000000', '00000000000001', '7fffffffffffffff', 'a'.repeat(5000), '5\n', '5\r', '\r', '+5'),
 });
 
 const mutatedChunked = fc.oneof(

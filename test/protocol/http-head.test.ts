@@ -16,14 +16,22 @@ const cases: Array<[string, string | Buffer, Want]> = [
   ['simple GET', 'GET / HTTP/1.1\r\nHost: example.com\r\n\r\n', { method: 'GET', host: 'example.com', path: '/', httpVersion: '1.1' }],
   ['host lower-cased, OWS trimmed, port kept', 'GET /x HTTP/1.1\r\nhOsT:  Example.COM:8080 \t\r\n\r\n', { method: 'GET', host: 'example.com:8080', path: '/x' }],
   ['HTTP/1.0 without Host', 'GET /a?b=c HTTP/1.0\r\n\r\n', { method: 'GET', host: undefined, path: '/a?b=c', httpVersion: '1.0' }],
-  ['empty Host value', 'GET / HTTP/1.1\r\nHost:\r\n\r\n', { method: 'GET', host: undefined, path: '/' }],
+  ['empty Host value', 'GET / HTTP/1.1\r\nHost:\r\n\r\n', /invalid Host/],
+  ['GET *', 'GET * HTTP/1.1\r\nHost: h\r\n\r\n', /OPTIONS/],
   ['body after head is ignored', 'POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc', { method: 'POST', host: 'h', path: '/p' }],
   ['IPv6 literal host', 'GET / HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n', { method: 'GET', host: '[::1]:8443', path: '/' }],
   ['absolute-form wins over Host', 'GET http://Other.Example:81/p?q HTTP/1.1\r\nHost: example.com\r\n\r\n', { method: 'GET', host: 'other.example:81', path: '/p?q' }],
-  ['absolute-form without path', 'GET https://a.example HTTP/1.1\r\n\r\n', { method: 'GET', host: 'a.example', path: '/' }],
-  ['absolute-form with query only', 'GET http://a.example?x=1 HTTP/1.1\r\n\r\n', { method: 'GET', host: 'a.example', path: '/?x=1' }],
-  ['absolute-form userinfo dropped', 'GET http://u:p@a.example/ HTTP/1.1\r\n\r\n', { method: 'GET', host: 'a.example', path: '/' }],
-  ['CONNECT authority-form', 'CONNECT a.example:443 HTTP/1.1\r\n\r\n', { method: 'CONNECT', host: 'a.example:443', path: 'a.example:443' }],
+  ['absolute-form without path', 'GET https://a.example HTTP/1.1\r\nHost: x\r\n\r\n', { method: 'GET', host: 'a.example', path: '/' }],
+  ['absolute-form with query only', 'GET http://a.example?x=1 HTTP/1.1\r\nHost: x\r\n\r\n', { method: 'GET', host: 'a.example', path: '/?x=1' }],
+  ['absolute-form, HTTP/1.0 without Host', 'GET http://a.example/ HTTP/1.0\r\n\r\n', { method: 'GET', host: 'a.example', path: '/' }],
+  ['absolute-form userinfo refused', 'GET http://u:p@a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n', /userinfo/],
+  ['CONNECT authority-form', 'CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n', { method: 'CONNECT', host: 'a.example:443', path: 'a.example:443' }],
+  ['CONNECT authority-form, HTTP/1.0', 'CONNECT a.example:443 HTTP/1.0\r\n\r\n', { method: 'CONNECT', host: 'a.example:443', path: 'a.example:443' }],
+  ['HTTP/1.1 without Host', 'GET / HTTP/1.1\r\n\r\n', /no Host/],
+  ['Host with userinfo', 'GET / HTTP/1.1\r\nHost: u@a.example\r\n\r\n', /invalid Host/],
+  ['Host that is not an authority', 'GET / HTTP/1.1\r\nHost: a.example/x\r\n\r\n', /invalid Host/],
+  ['request target over the limit', `GET /${'a'.repeat(8192)} HTTP/1.1\r\nHost: a\r\n\r\n`, /request target exceeds/],
+  ['too many header fields', `GET / HTTP/1.1\r\nHost: a\r\n${'X: 1\r\n'.repeat(200)}\r\n`, /more than 200 header fields/],
   ['OPTIONS *', 'OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n', { method: 'OPTIONS', host: 'h', path: '*' }],
   ['WebDAV PROPFIND', 'PROPFIND /d HTTP/1.1\r\nHost: h\r\n\r\n', { method: 'PROPFIND', host: 'h', path: '/d' }],
   ['TLS ClientHello', Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]), 'not-http'],
@@ -43,16 +51,16 @@ const cases: Array<[string, string | Buffer, Want]> = [
   ['two spaces', 'GET  / HTTP/1.1\r\n\r\n', /request line|empty request target/],
   ['space in target', 'GET /a b HTTP/1.1\r\n\r\n', /request line/],
   ['non-ASCII in target', b('GET /\xe9 HTTP/1.1\r\n\r\n'), /request target/],
-  ['relative target', 'GET foo HTTP/1.1\r\n\r\n', /origin-form/],
+  ['relative target', 'GET foo HTTP/1.1\r\nHost: a\r\n\r\n', /origin-form/],
   ['bare LF', 'GET / HTTP/1.1\nHost: a\n\n', /bare LF/],
   ['bare CR', 'GET / HTTP/1.1\rHost: a\r\n\r\n', /bare CR/],
   ['NUL in head', 'GET / HTTP/1.1\r\nHost: a\0\r\n\r\n', /control/],
-  ['two Host headers', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', /more than one Host/],
+  ['two Host headers', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', /duplicate Host/],
   ['header without colon', 'GET / HTTP/1.1\r\nHost a\r\n\r\n', /without a name/],
   ['header with empty name', 'GET / HTTP/1.1\r\n: a\r\n\r\n', /without a name/],
   ['space before colon', 'GET / HTTP/1.1\r\nHost : a\r\n\r\n', /header name/],
   ['obs-fold', 'GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n', /folding/],
-  ['absolute-form without host', 'GET http:///x HTTP/1.1\r\n\r\n', /without a host/],
+  ['absolute-form without host', 'GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n', /without a host/],
   ['head too large', `GET / HTTP/1.1\r\nX: ${'a'.repeat(MAX_HTTP_HEAD_BYTES)}\r\n\r\n`, /exceeds/],
 ];
 
@@ -84,7 +92,7 @@ describe('sniffHttpRequest table', () => {
   }
 
   test('a head of exactly MAX_HTTP_HEAD_BYTES is accepted', () => {
-    const start = 'GET / HTTP/1.1\r\nX: ';
+    const start = 'GET / HTTP/1.1\r\nHost: a\r\nX: ';
     const head = `${start}${'a'.repeat(MAX_HTTP_HEAD_BYTES - start.length - 4)}\r\n\r\n`;
     assert.equal(head.length, MAX_HTTP_HEAD_BYTES);
     assert.equal(sniffHttpRequest(b(head)).kind, 'ok');

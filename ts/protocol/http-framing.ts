@@ -89,14 +89,39 @@ export function responseFraming(status: number, requestMethod: string, headers: 
 const MAX_CHUNK_LINE = 4096;
 const enum S {
   Size,
+  /** After ';': a chunk-ext name (RFC 9112 7.1.1), no whitespace (llhttp's strict grammar). */
+  ExtName,
+  ExtValStart,
+  ExtToken,
+  ExtQuoted,
+  ExtQuotedEsc,
+  ExtQuotedEnd,
   SizeLf,
   Data,
   DataCr,
   DataLf,
-  Trailer,
+  /** At the start of a trailer line (or the blank line that ends the body). */
+  TrailerStart,
+  TrailerName,
+  TrailerValue,
   TrailerLf,
+  EndLf,
   Done,
 }
+
+/** RFC 9110 5.6.2 tchar. */
+function isTchar(c: number): boolean {
+  return (
+    (c >= 0x30 && c <= 0x39) ||
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x61 && c <= 0x7a) ||
+    c === 0x21 || c === 0x23 || c === 0x24 || c === 0x25 || c === 0x26 || c === 0x27 || c === 0x2a ||
+    c === 0x2b || c === 0x2d || c === 0x2e || c === 0x5e || c === 0x5f || c === 0x60 || c === 0x7c || c === 0x7e
+  );
+}
+
+/** Fields a trailer may not carry: they frame or route the message (RFC 9110 6.5.1). */
+const FORBIDDEN_TRAILERS = new Set(['content-length', 'transfer-encoding', 'host']);
 
 /**
  * Finds the end of a body as its bytes stream past. `advance(buf, start)` returns the index
@@ -110,9 +135,17 @@ export class BodyTracker {
   private state: S = S.Size;
   private lineLength = 0;
   private sizeDigits = 0;
-  private sawSizeEnd = false;
+  private extLength = 0;
+  private trailerName = '';
 
-  constructor(private readonly framing: Framing) {
+  /**
+   * `payload`: for a chunked body, told of each run of chunk data as it passes (`buf[from, to)`),
+   * so a caller can relay the payload without the chunk framing (an HTTP/1.0 client).
+   */
+  constructor(
+    private readonly framing: Framing,
+    private readonly payload?: (buf: Buffer, from: number, to: number) => void,
+  ) {
     this.done = framing.kind === 'none';
     if (framing.kind === 'length') this.remaining = framing.length;
   }
@@ -140,81 +173,127 @@ export class BodyTracker {
     return at;
   }
 
+  /**
+   * The chunked grammar of RFC 9112 7.1, as strictly as llhttp reads it: hex size, extensions
+   * `;name[=token|"quoted"]` without whitespace, CRLF after every line and chunk, trailer lines
+   * that are valid fields (no obs-fold, no Content-Length / Transfer-Encoding / Host). Anything
+   * else is an error: a message two parsers could frame differently is never relayed.
+   */
   private chunked(buf: Buffer, start: number): number {
     let i = start;
     while (i < buf.length) {
+      const c = buf[i]!;
       switch (this.state) {
-        case S.Size: {
-          const c = buf[i]!;
+        case S.Size:
           if (c === 0x0d) {
             if (this.sizeDigits === 0) return this.fail('chunk size missing', i);
             this.state = S.SizeLf;
-          } else if (!this.sawSizeEnd && hexValue(c) >= 0) {
-            if (++this.sizeDigits > 13) return this.fail('chunk size too large', i);
-            this.remaining = this.remaining * 16 + hexValue(c);
-          } else if (c === 0x3b || c === 0x20 || c === 0x09) {
-            // chunk extensions (ignored, passed through) and BWS
-            this.sawSizeEnd = true;
-          } else if (this.sawSizeEnd && c !== 0x0a) {
-            // extension bytes
+          } else if (c === 0x3b) {
+            if (this.sizeDigits === 0) return this.fail('chunk size missing', i);
+            this.state = S.ExtName;
+            this.extLength = 0;
           } else {
-            return this.fail('bad byte in chunk size line', i);
+            const h = hexValue(c);
+            if (h < 0) return this.fail('bad byte in chunk size', i);
+            if (++this.sizeDigits > 13) return this.fail('chunk size too large', i);
+            this.remaining = this.remaining * 16 + h;
           }
-          if (++this.lineLength > MAX_CHUNK_LINE) return this.fail('chunk size line too long', i);
-          i++;
           break;
-        }
+        case S.ExtName:
+          if (isTchar(c)) this.extLength++;
+          else if (this.extLength === 0) return this.fail('bad chunk extension', i);
+          else if (c === 0x3d) this.state = S.ExtValStart;
+          else if (c === 0x3b) this.extLength = 0;
+          else if (c === 0x0d) this.state = S.SizeLf;
+          else return this.fail('bad chunk extension', i);
+          break;
+        case S.ExtValStart:
+        case S.ExtToken:
+          if (c === 0x22 && this.state === S.ExtValStart) this.state = S.ExtQuoted;
+          else if (isTchar(c)) this.state = S.ExtToken;
+          else if (c === 0x3b) {
+            this.state = S.ExtName;
+            this.extLength = 0;
+          } else if (c === 0x0d) this.state = S.SizeLf;
+          else return this.fail('bad chunk extension value', i);
+          break;
+        case S.ExtQuoted:
+          if (c === 0x22) this.state = S.ExtQuotedEnd;
+          else if (c === 0x5c) this.state = S.ExtQuotedEsc;
+          else if (!(c === 0x09 || (c >= 0x20 && c <= 0x7e))) return this.fail('bad byte in a quoted chunk extension', i);
+          break;
+        case S.ExtQuotedEsc:
+          if (!(c === 0x09 || (c >= 0x20 && c <= 0x7e))) return this.fail('bad quoted pair in a chunk extension', i);
+          this.state = S.ExtQuoted;
+          break;
+        case S.ExtQuotedEnd:
+          if (c === 0x3b) {
+            this.state = S.ExtName;
+            this.extLength = 0;
+          } else if (c === 0x0d) this.state = S.SizeLf;
+          else return this.fail('bad chunk extension', i);
+          break;
         case S.SizeLf:
-          if (buf[i] !== 0x0a) return this.fail('bare CR in chunk size line', i);
-          i++;
+          if (c !== 0x0a) return this.fail('bare CR in chunk size line', i);
           this.lineLength = 0;
           this.sizeDigits = 0;
-          this.sawSizeEnd = false;
-          this.state = this.remaining === 0 ? S.Trailer : S.Data;
-          break;
+          this.state = this.remaining === 0 ? S.TrailerStart : S.Data;
+          i++;
+          continue;
         case S.Data: {
           const take = Math.min(this.remaining, buf.length - i);
           this.remaining -= take;
+          if (take > 0) this.payload?.(buf, i, i + take);
           i += take;
           if (this.remaining === 0) this.state = S.DataCr;
-          break;
+          continue;
         }
         case S.DataCr:
-          if (buf[i] !== 0x0d) return this.fail('chunk data not followed by CRLF', i);
-          i++;
+          if (c !== 0x0d) return this.fail('chunk data not followed by CRLF', i);
           this.state = S.DataLf;
-          break;
+          i++;
+          continue;
         case S.DataLf:
-          if (buf[i] !== 0x0a) return this.fail('chunk data not followed by CRLF', i);
-          i++;
+          if (c !== 0x0a) return this.fail('chunk data not followed by CRLF', i);
           this.state = S.Size;
-          break;
-        case S.Trailer: {
-          const c = buf[i]!;
-          if (c === 0x0d) {
-            this.state = S.TrailerLf;
-          } else if (c === 0x0a) {
-            return this.fail('bare LF in trailer', i);
-          } else if (++this.lineLength > MAX_CHUNK_LINE) {
-            return this.fail('trailer line too long', i);
-          }
           i++;
+          continue;
+        case S.TrailerStart:
+          if (c === 0x0d) this.state = S.EndLf;
+          else if (isTchar(c)) {
+            this.state = S.TrailerName;
+            this.trailerName = String.fromCharCode(c | 0x20);
+          } else return this.fail('bad trailer line', i);
           break;
-        }
+        case S.TrailerName:
+          if (isTchar(c)) {
+            if (this.trailerName.length < 18) this.trailerName += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+          } else if (c === 0x3a) {
+            if (FORBIDDEN_TRAILERS.has(this.trailerName)) return this.fail(`${this.trailerName} in a trailer`, i);
+            this.state = S.TrailerValue;
+          } else return this.fail('bad trailer field name', i);
+          break;
+        case S.TrailerValue:
+          if (c === 0x0d) this.state = S.TrailerLf;
+          else if (!(c === 0x09 || (c >= 0x20 && c !== 0x7f))) return this.fail('bad byte in a trailer value', i);
+          break;
         case S.TrailerLf:
-          if (buf[i] !== 0x0a) return this.fail('bare CR in trailer', i);
-          i++;
-          if (this.lineLength === 0) {
-            this.state = S.Done;
-            this.done = true;
-            return i;
-          }
+          if (c !== 0x0a) return this.fail('bare CR in trailer', i);
           this.lineLength = 0;
-          this.state = S.Trailer;
-          break;
+          this.state = S.TrailerStart;
+          i++;
+          continue;
+        case S.EndLf:
+          if (c !== 0x0a) return this.fail('bare CR in trailer', i);
+          this.state = S.Done;
+          this.done = true;
+          return i + 1;
         default:
           return i;
       }
+      // a byte of a size, extension or trailer line
+      if (++this.lineLength > MAX_CHUNK_LINE) return this.fail(this.state >= S.TrailerStart ? 'trailer line too long' : 'chunk size line too long', i);
+      i++;
     }
     return i;
   }

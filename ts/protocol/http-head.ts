@@ -28,8 +28,24 @@ export type HttpSniffResult =
       headers: string[];
     };
 
-/** Cap on a request head, matching Node's default --max-http-header-size. */
+/** Cap on a request head, matching Node's default --max-http-header-size (beyond: 431). */
 export const MAX_HTTP_HEAD_BYTES = 16384;
+/** Cap on a request target (beyond: 414), nginx's default large_client_header_buffers line size. */
+export const MAX_REQUEST_TARGET_BYTES = 8192;
+/** A request line longer than this cannot carry a target within MAX_REQUEST_TARGET_BYTES. */
+const MAX_REQUEST_LINE_BYTES = MAX_REQUEST_TARGET_BYTES + 32;
+/** Cap on the number of header fields of a request (beyond: 431). */
+export const MAX_HEADER_FIELDS = 200;
+
+/** Why a head was refused, as the status a server answers (RFC 9110 15.5). */
+export type HeadRefusal = 400 | 414 | 431;
+
+/** The status for an `invalid` result of sniffHttpRequest. */
+export function refusalStatus(reason: string): HeadRefusal {
+  if (reason.startsWith('request target exceeds')) return 414;
+  if (reason.includes('exceeds') || reason.startsWith('more than')) return 431;
+  return 400;
+}
 
 const METHODS: readonly string[] = [
   'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH',
@@ -90,6 +106,11 @@ function sniff(buf: Buffer): HttpSniffResult {
   const headEnd = findHeadEnd(buf, mlen, MAX_HTTP_HEAD_BYTES);
   if (headEnd < -1) return invalid(`${HEAD_ERRORS[headEnd]} in request head`);
   if (headEnd === -1) {
+    // A request line still unfinished past the target limit is a 414 already.
+    if (buf.length > MAX_REQUEST_LINE_BYTES) {
+      const lineEnd = buf.indexOf(0x0d, mlen);
+      if (lineEnd === -1 || lineEnd > MAX_REQUEST_LINE_BYTES) return invalid(`request target exceeds ${MAX_REQUEST_TARGET_BYTES} bytes`);
+    }
     return buf.length >= MAX_HTTP_HEAD_BYTES ? invalid(`request head exceeds ${MAX_HTTP_HEAD_BYTES} bytes`) : NEED_MORE;
   }
 
@@ -103,6 +124,7 @@ function sniff(buf: Buffer): HttpSniffResult {
   const target = requestLine.slice(sp1 + 1, sp2);
   const versionText = requestLine.slice(sp2 + 1);
   if (target.length === 0) return invalid('empty request target');
+  if (target.length > MAX_REQUEST_TARGET_BYTES) return invalid(`request target exceeds ${MAX_REQUEST_TARGET_BYTES} bytes`);
   for (let i = 0; i < target.length; i++) {
     const c = target.charCodeAt(i);
     if (c <= 0x20 || c >= 0x7f) return invalid('bad byte in request target');
@@ -112,6 +134,7 @@ function sniff(buf: Buffer): HttpSniffResult {
   else if (versionText === 'HTTP/1.0') httpVersion = '1.0';
   else return invalid(`unsupported protocol version ${JSON.stringify(versionText.slice(0, 16))}`);
 
+  if (lines.length - 1 > MAX_HEADER_FIELDS) return invalid(`more than ${MAX_HEADER_FIELDS} header fields`);
   const headers: string[] = [];
   const bad = parseHeaderLines(lines, headers);
   if (bad) return invalid(bad);
@@ -119,10 +142,14 @@ function sniff(buf: Buffer): HttpSniffResult {
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
     if (name.length === 4 && name.toLowerCase() === 'host') {
-      if (hostHeader !== undefined) return invalid('more than one Host header');
+      if (hostHeader !== undefined) return invalid('duplicate Host header');
       hostHeader = headers[i + 1]!.toLowerCase();
     }
   }
+  // RFC 9112 3.2: every HTTP/1.1 request carries exactly one Host, a valid authority (no userinfo).
+  if (hostHeader === undefined && httpVersion === '1.1') return invalid('no Host header');
+  // An http(s) authority is never empty (RFC 9110 4.2.1, 4.2.2).
+  if (hostHeader !== undefined && !isAuthority(hostHeader)) return invalid('invalid Host header');
 
   let host = hostHeader === '' ? undefined : hostHeader;
   let path = target;
@@ -133,18 +160,32 @@ function sniff(buf: Buffer): HttpSniffResult {
     // The authority ends at '/', '?' or '#' (RFC 3986 3.2), so an '@' after a '#' is not userinfo.
     const slash = rest.search(/[/?#]/);
     const authority = slash === -1 ? rest : rest.slice(0, slash);
-    const at = authority.lastIndexOf('@');
-    const hostPart = at === -1 ? authority : authority.slice(at + 1);
-    if (hostPart.length === 0) return invalid('absolute-form target without a host');
-    host = hostPart.toLowerCase();
-    path = slash === -1 || rest[slash] === '#' ? '/' : rest.slice(slash);
+    if (authority.includes('@')) return invalid('userinfo in the request target');
+    if (authority.length === 0) return invalid('absolute-form target without a host');
+    // No request-target form carries a fragment (RFC 9112 3.2); llhttp refuses one right after the authority.
+    if (rest[slash] === '#') return invalid('fragment after the authority');
+    if (!isAuthority(authority)) return invalid('invalid authority in the request target');
+    host = authority.toLowerCase();
+    path = slash === -1 ? '/' : rest.slice(slash);
     if (path.startsWith('?')) path = `/${path}`;
   } else if (method === 'CONNECT') {
-    host = host ?? target.toLowerCase();
-  } else if (target !== '*' && target.charCodeAt(0) !== 0x2f) {
+    // authority-form: answered 405 by the HTTP engine; the Host header (if any) still names the route
+    host = host ?? (isAuthority(target) ? target.toLowerCase() : undefined);
+  } else if (target === '*') {
+    // asterisk-form is for OPTIONS only (RFC 9112 3.2.4)
+    if (method !== 'OPTIONS') return invalid("'*' target with a method other than OPTIONS");
+  } else if (target.charCodeAt(0) !== 0x2f) {
     return invalid('request target is not origin-form');
   }
   return { kind: 'ok', method, host, path, httpVersion, headLength: headEnd, target, headers };
+}
+
+/**
+ * An authority as a Host value or absolute-form target carries it (RFC 3986 3.2 without
+ * userinfo): a reg-name, IPv4 or bracketed IPv6 literal, then an optional `:port` of digits.
+ */
+export function isAuthority(a: string): boolean {
+  return /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]{0,5})?$/.test(a);
 }
 
 /** Validate header lines (from index 1) and collect [name, value, ...]; returns a reason when malformed. */

@@ -119,8 +119,15 @@ function checkAction(v: unknown, path: string, ctx: RouteCheckContext): void {
     const p = `${path}.headers`;
     const h = obj(a.headers, p);
     knownKeys(h, ['request', 'response'], p);
-    if (h.request !== undefined) strRecord(h.request, `${p}.request`);
-    if (h.response !== undefined) strRecord(h.response, `${p}.response`);
+    for (const side of ['request', 'response'] as const) {
+      if (h[side] === undefined) continue;
+      strRecord(h[side], `${p}.${side}`);
+      for (const [name, value] of Object.entries(h[side] as Record<string, string>)) {
+        // A rule can never put a line break or a NUL into a forwarded head (header injection).
+        if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) throw configError(`${p}.${side}.${name}`, 'is not a valid header name (RFC 9110 token)');
+        if (/[\r\n\0]/.test(value)) throw configError(`${p}.${side}.${name}`, 'must not contain CR, LF or NUL');
+      }
+    }
   }
   if (a.sendProxyProtocol !== undefined && a.sendProxyProtocol !== false && a.sendProxyProtocol !== true) {
     oneOf(a.sendProxyProtocol, ['v1', 'v2'] as const, `${path}.sendProxyProtocol`);

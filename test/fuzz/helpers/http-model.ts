@@ -52,11 +52,19 @@ export interface RequestModel {
   /** Expected results of the sniffer for this head. */
   host: string | undefined;
   path: string;
+  /**
+   * Set when the head breaks a rule of the request-head policy (RFC 9112 3.2, 3.2.2): the
+   * reason the sniffer gives for refusing it.
+   */
+  refused?: string;
 }
+
+/** An authority without userinfo, as isAuthority() in ts/protocol/http-head.ts accepts it. */
+const AUTHORITY = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]{0,5})?$/;
 
 const mixedCase = (s: string, bits: number): string => [...s].map((c, i) => ((bits >> (i % 30)) & 1 ? c.toUpperCase() : c)).join('');
 
-type TargetModel = { target: string; path: string; absHost?: string; connect?: boolean };
+type TargetModel = { target: string; path: string; absHost?: string; connect?: boolean; userinfo?: boolean; fragmentAfterAuthority?: boolean };
 const targetArb: fc.Arbitrary<TargetModel> = fc.oneof(
   { weight: 6, arbitrary: fc.tuple(pathArb, queryArb).map(([p, q]) => ({ target: `${p}${q}`, path: `${p}${q}` })) },
   {
@@ -75,7 +83,7 @@ const targetArb: fc.Arbitrary<TargetModel> = fc.oneof(
         const target = `${scheme}://${user === undefined ? '' : `${user}@`}${auth}${rest}${frag}`;
         // a fragment right after the authority leaves the path '/'; after a path it stays in it (as sent)
         const path = rest === '' ? '/' : `${rest.startsWith('?') ? `/${rest}` : rest}${frag}`;
-        return { target, path, absHost: auth.toLowerCase() };
+        return { target, path, absHost: auth.toLowerCase(), userinfo: user !== undefined, fragmentAfterAuthority: rest === '' && frag !== '' };
       }),
   },
   { weight: 1, arbitrary: fc.constant({ target: '*', path: '*' }) },
@@ -97,7 +105,20 @@ export const requestModelArb: fc.Arbitrary<RequestModel> = fc
     const m = t.connect ? 'CONNECT' : method === 'CONNECT' && t.absHost === undefined ? 'GET' : method;
     const hostHeader = host === undefined || host.v.trimmed === '' ? undefined : host.v.trimmed.toLowerCase();
     const expectHost = t.absHost !== undefined ? t.absHost : m === 'CONNECT' ? (hostHeader ?? t.target.toLowerCase()) : hostHeader;
-    return { method: m, target: t.target, version, headers: hs, host: expectHost, path: t.path };
+    const rawHost = host === undefined ? undefined : host.v.trimmed.toLowerCase();
+    const refused =
+      host === undefined && version === '1.1'
+        ? 'no Host header'
+        : rawHost !== undefined && !AUTHORITY.test(rawHost)
+          ? 'invalid Host header'
+          : t.target === '*' && m !== 'OPTIONS'
+            ? "'*' target with a method other than OPTIONS"
+          : t.userinfo
+            ? 'userinfo in the request target'
+            : t.fragmentAfterAuthority
+              ? 'fragment after the authority'
+              : undefined;
+    return { method: m, target: t.target, version, headers: hs, host: expectHost, path: t.path, ...(refused ? { refused } : {}) };
   });
 
 export function requestHead(m: RequestModel): string {

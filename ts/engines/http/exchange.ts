@@ -28,6 +28,8 @@ export class Exchange {
   resStarted = false;
   /** Interim (1xx) responses relayed so far. */
   interim = 0;
+  /** The response body goes to the client without its chunk framing (an HTTP/1.0 client). */
+  dechunked = false;
   resBody: BodyTracker | undefined = undefined;
   resFraming: Framing | undefined = undefined;
   upstreamReusable = true;

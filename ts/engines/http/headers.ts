@@ -7,6 +7,11 @@ import { compileTemplate, type CompiledTemplate, type TemplateVars } from './tem
 
 /** RFC 9110 7.6.1 hop-by-hop fields, plus the de-facto ones. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+/**
+ * Fields a Connection header may never remove: they framed or routed the message (listing them
+ * there is a smuggling vector: a stripped Content-Length would turn the body into a request).
+ */
+const NEVER_LISTED = new Set(['host', 'content-length', 'transfer-encoding']);
 
 /** Lower-cased names listed in Connection headers, and whether close / upgrade were asked for. */
 export interface ConnectionTokens {
@@ -30,7 +35,7 @@ export function connectionTokens(headers: readonly string[]): ConnectionTokens {
       if (t === 'close') close = true;
       else if (t === 'keep-alive') keepAlive = true;
       else if (t === 'upgrade') upgrade = true;
-      else (listed ??= new Set()).add(t);
+      else if (!NEVER_LISTED.has(t)) (listed ??= new Set()).add(t);
     }
   }
   return { close, keepAlive, upgrade, listed };
@@ -71,9 +76,13 @@ export interface ForwardedInfo {
   /** The value for X-Forwarded-For (already decided: appended or replaced). */
   xff: string;
   proto: 'http' | 'https';
-  /** The client's Host verbatim, port included (undefined when it sent none). */
+  /** The client's Host verbatim, port included (undefined when it sent none); X-Forwarded-Host. */
   host: string | undefined;
   port: number;
+  /** An absolute-form target's authority: it replaces Host (RFC 9112 3.2.2). */
+  authority?: string;
+  /** The request's one Content-Length (equal duplicates folded); undefined: none was sent. */
+  contentLength?: number;
 }
 
 const HOP_LENGTHS = new Set([...HOP_BY_HOP].map((n) => n.length));
@@ -91,8 +100,11 @@ export function hasNoHopByHop(headers: readonly string[]): boolean {
 }
 
 const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port']);
-/** Lengths of every fixed name a message may lose (hop-by-hop, X-Forwarded-*). */
-const DROP_LENGTHS = new Set([...HOP_BY_HOP, ...FORWARDED].map((n) => n.length));
+/** What a forwarded request loses besides hop-by-hop fields: X-Forwarded-* (rebuilt) and Content-Length (re-emitted once). */
+const REQUEST_DROP = new Set([...FORWARDED, 'content-length']);
+const REQUEST_DROP_WITH_HOST = new Set([...REQUEST_DROP, 'host']);
+/** Lengths of every fixed name a message may lose (hop-by-hop, X-Forwarded-*, the framing and Host). */
+const DROP_LENGTHS = new Set([...HOP_BY_HOP, ...REQUEST_DROP_WITH_HOST, 'transfer-encoding'].map((n) => n.length));
 
 /**
  * The end-to-end header lines of a message: everything but hop-by-hop fields, the names its
@@ -141,8 +153,11 @@ export function buildRequestHead(
   vars: TemplateVars | undefined,
   isUpgrade: boolean,
 ): string {
-  const kept = endToEndHeaders(headers, tokens, rules, FORWARDED);
-  let out = `${method} ${target} HTTP/1.1\r\n${kept.text}`;
+  const kept = endToEndHeaders(headers, tokens, rules, fwd.authority !== undefined ? REQUEST_DROP_WITH_HOST : REQUEST_DROP);
+  let out = `${method} ${target} HTTP/1.1\r\n`;
+  if (fwd.authority !== undefined) out += `Host: ${fwd.authority}\r\n`;
+  out += kept.text;
+  if (fwd.contentLength !== undefined) out += `Content-Length: ${fwd.contentLength}\r\n`;
   const upgradeValue = kept.upgrade;
   out += `X-Forwarded-For: ${fwd.xff}\r\nX-Forwarded-Proto: ${fwd.proto}\r\n`;
   if (fwd.host !== undefined) out += `X-Forwarded-Host: ${fwd.host}\r\n`;
@@ -152,7 +167,15 @@ export function buildRequestHead(
   return `${out}\r\n`;
 }
 
-/** The response head for the client: status line, headers minus hop-by-hop, route rules, Connection. */
+/** Framing fields a response loses when the proxy re-frames it. */
+export const DROP_CONTENT_LENGTH: ReadonlySet<string> = new Set(['content-length']);
+export const DROP_FRAMING: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding']);
+
+/**
+ * The response head for the client: status line, headers minus hop-by-hop (and `drop`: a
+ * Content-Length beside Transfer-Encoding, or both when the body is de-chunked), route rules,
+ * Connection.
+ */
 export function buildResponseHead(
   status: number,
   reason: string,
@@ -162,8 +185,9 @@ export function buildResponseHead(
   closeClient: boolean,
   isUpgrade: boolean,
   clientIsHttp10: boolean,
+  drop?: ReadonlySet<string>,
 ): string {
-  const kept = endToEndHeaders(headers, connectionTokens(headers), rules, undefined);
+  const kept = endToEndHeaders(headers, connectionTokens(headers), rules, drop);
   let out = `HTTP/1.1 ${status} ${reason}\r\n${kept.text}`;
   const upgradeValue = kept.upgrade;
   if (rules && vars) for (const r of rules.rules) out += `${r.name}: ${r.value.render(vars)}\r\n`;

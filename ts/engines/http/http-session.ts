@@ -14,7 +14,7 @@
  */
 import type * as net from 'node:net';
 import { Timer, type CloseReason, type ConnectionEngine, type ConnectionRecord } from '../../connection/connection-record.js';
-import { sniffHttpRequest, MAX_HTTP_HEAD_BYTES } from '../../protocol/http-head.js';
+import { sniffHttpRequest, refusalStatus, MAX_HTTP_HEAD_BYTES } from '../../protocol/http-head.js';
 import { BodyTracker } from '../../protocol/http-framing.js';
 import type { PendingConnect } from '../../forwarding/upstream-connector.js';
 import type { CompiledRoute } from '../../routing/index.js';
@@ -175,7 +175,7 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
     record.clearTimer(Timer.Headers);
     if (r.kind !== 'ok') {
       svc.events.protocolError(record, 'http_request');
-      this.reject(r.kind === 'invalid' && /exceeds/.test(r.reason) ? 431 : 400, 'protocol_error');
+      this.reject(r.kind === 'invalid' ? refusalStatus(r.reason) : 400, 'protocol_error');
       return;
     }
     const decision = admitRequest(r, record, this.isTls, svc);
@@ -316,7 +316,8 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
           return;
         case 'interim':
           ex.interim++;
-          this.stream.write(h.head, 'latin1');
+          // An HTTP/1.0 client never gets a 1xx (RFC 9110 15.2): it waits for the final answer.
+          if (!ex.clientHttp10) this.stream.write(h.head, 'latin1');
           ex.resBuf = h.rest;
           if (h.rest.length === 0) return;
           continue;
@@ -333,7 +334,9 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
     ex.upstreamReusable = h.reusable;
     ex.clientClose = h.closeClient;
     ex.resFraming = framing;
-    ex.resBody = new BodyTracker(framing);
+    // De-chunking: the tracker hands over each run of payload; only those bytes reach the client.
+    ex.resBody = h.dechunk ? new BodyTracker(framing, (b, from, to) => this.stream.write(b.subarray(from, to))) : new BodyTracker(framing);
+    ex.dechunked = h.dechunk;
     ex.resBuf = undefined;
     const client = this.stream;
     const complete = framing.kind === 'length' && rest.length === framing.length;
@@ -367,8 +370,9 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
       return;
     }
     if (end > start) {
-      const part = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
-      if (!this.stream.write(part)) {
+      // De-chunked, the tracker has written the payload already; otherwise the bytes go as they came.
+      const flowing = ex.dechunked ? !this.stream.writableNeedDrain : this.stream.write(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end));
+      if (!flowing) {
         // Client backpressure: stop reading the backend until the client drains, unless the
         // socket has moved on by then (responseDone resumes it before pooling).
         const up = ex.upstream!;

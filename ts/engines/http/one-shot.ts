@@ -6,7 +6,7 @@ import type * as net from 'node:net';
 import { readUntilDecided } from '../../connection/read-until.js';
 import { recordOf } from '../../connection/connection-record.js';
 import { detachedRecord } from '../../connection/detached.js';
-import { sniffHttpRequest, hostWithoutPort, MAX_HTTP_HEAD_BYTES, type HttpSniffResult } from '../../protocol/http-head.js';
+import { sniffHttpRequest, hostWithoutPort, refusalStatus, MAX_HTTP_HEAD_BYTES, type HttpSniffResult } from '../../protocol/http-head.js';
 import type { IRouteContext } from '../../types.js';
 import { formatResponse } from './responses.js';
 
@@ -36,7 +36,8 @@ export function withRequestHead(socket: net.Socket, answer: (head: HttpHead) => 
   const cancel = readUntilDecided(socket, undefined, sniffHttpRequest, MAX_HTTP_HEAD_BYTES + 1, (failure, result) => {
     record.clearEngineTimer();
     if (failure === 'closed') return void socket.destroy();
-    if (failure === 'too_large' || (result?.kind === 'invalid' && /exceeds/.test(result.reason))) return writeHttpResponse(socket, 431, {});
+    if (failure === 'too_large') return writeHttpResponse(socket, 431, {});
+    if (result?.kind === 'invalid') return writeHttpResponse(socket, refusalStatus(result.reason), {});
     if (!result || result.kind !== 'ok') return writeHttpResponse(socket, 400, {});
     answer(result);
   });

@@ -5,11 +5,12 @@
  * exchange or a local answer; sockets are not touched here.
  */
 import type { ConnectionRecord } from '../../connection/connection-record.js';
-import { hostWithoutPort, type HttpSniffResult } from '../../protocol/http-head.js';
+import { hostWithoutPort, MAX_HTTP_HEAD_BYTES, type HttpSniffResult } from '../../protocol/http-head.js';
 import type { CompiledRoute } from '../../routing/index.js';
 import type { IRouteContext } from '../../types.js';
 import { routeRuntime, type RouteRuntime } from '../route-runtime.js';
-import { requestFraming, type Framing } from '../../protocol/http-framing.js';
+import type { Framing } from '../../protocol/http-framing.js';
+import { judgeRequest } from '../../protocol/request-policy.js';
 import { buildRequestHead, connectionTokens, headerRecord, headerValue } from './headers.js';
 import type { TemplateVars } from './templates.js';
 import type { CloseReason } from '../../connection/close-reason.js';
@@ -46,12 +47,17 @@ export interface Handoff {
   ctx: IRouteContext;
 }
 
+const ABSOLUTE_FORM = /^https?:\/\//i;
+/** The methods a 405 names (everything but CONNECT is proxied). */
+const ALLOWED = 'GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH';
+
 export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: boolean, deps: Services): RequestPlan | LocalAnswer | Handoff {
-  const framing = requestFraming(r.headers);
-  if (framing.kind === 'error') {
-    deps.events.protocolError(record, 'http_framing');
-    return { status: 400, reason: 'protocol_error' };
+  const verdict = judgeRequest(r);
+  if (!verdict.ok) {
+    if (verdict.status === 400) deps.events.protocolError(record, 'http_framing');
+    return verdict.status === 405 ? { status: 405, reason: 'protocol_error', headers: { Allow: ALLOWED } } : { status: verdict.status, reason: 'protocol_error' };
   }
+  const framing = verdict.framing;
   const domain = r.host !== undefined ? hostWithoutPort(r.host) : undefined;
   const q = r.path.indexOf('?');
   const path = q < 0 ? r.path : r.path.slice(0, q);
@@ -150,18 +156,29 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
           timestamp: now,
         }
       : undefined;
-  // Origin-form to the backend (an absolute-form target loses its authority, already used for routing).
+  // Origin-form to the backend: an absolute-form target's authority, which routed the request,
+  // replaces Host (RFC 9112 3.2.2), so the backend sees the host the route was chosen for.
   const target = rt.pathRewrite ? rt.pathRewrite.render(path, match.remainder, match.params) + (q < 0 ? '' : r.path.slice(q)) : r.path;
+  const authority = ABSOLUTE_FORM.test(r.target) ? r.host : undefined;
   const head = buildRequestHead(
     r.method,
     target,
     r.headers,
     tokens,
-    { xff: trustedPeer ? `${incomingXff}, ${record.clientIp}` : record.clientIp, proto, host: headerValue(r.headers, 'host'), port: record.destPort },
+    {
+      xff: trustedPeer ? `${incomingXff}, ${record.clientIp}` : record.clientIp,
+      proto,
+      host: authority ?? headerValue(r.headers, 'host'),
+      port: record.destPort,
+      authority,
+      contentLength: verdict.contentLength,
+    },
     rt.requestHeaders,
     vars,
     isUpgrade,
   );
+  // What we add (X-Forwarded-*, rules) must not push the head past what a backend reads (431 there).
+  if (head.length > MAX_HTTP_HEAD_BYTES) return { status: 431, reason: 'protocol_error' };
   const clientHttp10 = r.httpVersion === '1.0';
   return {
     method: r.method,

@@ -5,7 +5,7 @@
  */
 import { parseResponseHead } from '../../protocol/http-head.js';
 import { responseFraming, type Framing } from '../../protocol/http-framing.js';
-import { buildResponseHead, connectionTokens, hasNoHopByHop } from './headers.js';
+import { buildResponseHead, connectionTokens, hasNoHopByHop, headerValue, DROP_CONTENT_LENGTH, DROP_FRAMING } from './headers.js';
 import type { Exchange } from './exchange.js';
 
 /** Interim (1xx) responses accepted before a final one; more is a 502 (a 1xx flood). */
@@ -30,6 +30,8 @@ export type ResponseHead =
       reusable: boolean;
       /** The client connection must close after it (a body delimited by the backend closing). */
       closeClient: boolean;
+      /** A chunked body to an HTTP/1.0 client: relay its payload only (identity, close-delimited). */
+      dechunk: boolean;
     };
 
 export function readResponseHead(buf: Buffer, ex: Exchange): ResponseHead {
@@ -39,6 +41,8 @@ export function readResponseHead(buf: Buffer, ex: Exchange): ResponseHead {
   const rest = buf.subarray(r.headLength);
   const { rt, vars } = ex;
   if (r.status === 101 && ex.isUpgrade) {
+    // Only to the protocol the client asked for (RFC 9110 7.8; Caddy checks the same).
+    if (!WEBSOCKET_TOKEN.test(headerValue(r.headers, 'upgrade') ?? '')) return { kind: 'bad', why: '101 to a protocol the client did not ask for' };
     return { kind: 'switch', head: buildResponseHead(101, r.reason, r.headers, rt.responseHeaders, vars, false, true, false), rest };
   }
   if (r.status >= 100 && r.status < 200) {
@@ -50,13 +54,20 @@ export function readResponseHead(buf: Buffer, ex: Exchange): ResponseHead {
   if (framing.kind === 'error') return { kind: 'bad', why: framing.reason };
   const tokens = connectionTokens(r.headers);
   const reusable = ex.upstreamReusable && !tokens.close && r.httpVersion === '1.1' && framing.kind !== 'close';
+  // An HTTP/1.0 client cannot read chunked framing: it gets the payload, delimited by the close.
+  const dechunk = framing.kind === 'chunked' && ex.clientHttp10;
   // A body delimited by the backend closing can only reach the client the same way.
-  const closeClient = ex.clientClose || framing.kind === 'close';
+  const closeClient = ex.clientClose || framing.kind === 'close' || dechunk;
+  // Transfer-Encoding wins over a Content-Length beside it (RFC 9112 6.3): that length never goes on.
+  const drop = dechunk ? DROP_FRAMING : framing.kind === 'chunked' && headerValue(r.headers, 'content-length') !== undefined ? DROP_CONTENT_LENGTH : undefined;
   // A head this proxy would rebuild unchanged (HTTP/1.1, no hop-by-hop field, no rules, nothing
-  // to add) goes on as the backend sent it.
-  const verbatim = r.httpVersion === '1.1' && rt.responseHeaders === undefined && !closeClient && !ex.clientHttp10 && hasNoHopByHop(r.headers);
+  // to add or drop) goes on as the backend sent it.
+  const verbatim =
+    r.httpVersion === '1.1' && rt.responseHeaders === undefined && !closeClient && !ex.clientHttp10 && drop === undefined && hasNoHopByHop(r.headers);
   const head = verbatim
     ? buf.toString('latin1', 0, r.headLength)
-    : buildResponseHead(r.status, r.reason, r.headers, rt.responseHeaders, vars, closeClient, false, ex.clientHttp10);
-  return { kind: 'final', framing, head, verbatim, headLength: r.headLength, rest, reusable, closeClient };
+    : buildResponseHead(r.status, r.reason, r.headers, rt.responseHeaders, vars, closeClient, false, ex.clientHttp10, drop);
+  return { kind: 'final', framing, head, verbatim, headLength: r.headLength, rest, reusable, closeClient, dechunk };
 }
+
+const WEBSOCKET_TOKEN = /(?:^|,)[ \t]*websocket[ \t]*(?:,|$)/i;

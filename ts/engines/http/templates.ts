@@ -44,8 +44,8 @@ export function compileTemplate(text: string): CompiledTemplate {
     render(v: TemplateVars): string {
       let out = '';
       for (const p of parts) out += 'lit' in p ? p.lit : String(v[p.v]);
-      // A rendered value never carries a line break into a header.
-      return out.replace(/[\r\n]/g, '');
+      // A rendered value never carries a line break or a NUL into a header, whatever a variable holds.
+      return out.replace(/[\r\n\0]/g, '');
     },
   };
 }
