@@ -75,7 +75,15 @@ export class SmartProxy extends EventEmitter {
     });
     this.cm = new ConnectionManager({ options: opts, clock, ticker, deadlines: this.deadlines, metrics, logger, onBlocked: events.blocked, onClosed: events.closed });
     this.pool = new UpstreamPool({ clock, ticker, keepAlive: opts.keepAlive, keepAliveInitialDelay: opts.keepAliveInitialDelay });
-    this.certStore = new CertStore({ logger, certProvisionFunction: opts.certProvisionFunction, acme: this.acme?.service, onEvent: (e, info) => events.emit(e, info) });
+    const { defaultCertificate, ...tlsSettings } = opts.tls;
+    this.certStore = new CertStore({
+      logger,
+      certProvisionFunction: opts.certProvisionFunction,
+      acme: this.acme?.service,
+      onEvent: (e, info) => events.emit(e, info),
+      tls: tlsSettings,
+      defaultCertificate,
+    });
     const dispatcher = new Dispatcher({
       options: opts,
       clock,

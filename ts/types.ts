@@ -161,6 +161,27 @@ export interface INodeInternalsOptions {
   raiseMallocThresholds?: boolean;
 }
 
+/**
+ * The TLS front door of terminating routes, applied through every cached secure context. The
+ * server's cipher order is always enforced (honorCipherOrder), as nginx and HAProxy do.
+ */
+export interface ITlsOptions {
+  /** OpenSSL cipher list for TLS 1.2 (default Node's); TLS 1.3 suites are Node's. */
+  ciphers?: string;
+  /** Lowest protocol version offered: 'TLSv1.2' (default) or 'TLSv1.3'. */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** Key-exchange groups in preference order, e.g. 'X25519:P-256:P-384' (default Node's 'auto'). */
+  ecdhCurve?: string;
+  /** Seconds a session (and its ticket's lifetime hint) stays resumable (default Node's: 7200 s hint). */
+  sessionTimeout?: number;
+  /**
+   * The certificate for clients that send no SNI, or a name no route names, on ports with
+   * terminating routes (nginx's default_server): the connection is terminated with it and each
+   * request routed by its Host. Without it such connections are closed.
+   */
+  defaultCertificate?: { key: string; cert: string };
+}
+
 export interface ISmartProxyOptions {
   routes: IRouteConfig[];
   defaults?: { target?: IRouteTarget; security?: IRouteSecurity; preserveSourceIP?: boolean };
@@ -199,6 +220,7 @@ export interface ISmartProxyOptions {
   /** Largest number of bytes read while sniffing before a decision is forced. */
   maxSniffBytes?: number;
   nodeInternals?: INodeInternalsOptions;
+  tls?: ITlsOptions;
 }
 
 export interface IThroughput {

@@ -69,6 +69,16 @@ export interface ResolvedOptions {
   maxSniffBytes: number;
   defaults: ISmartProxyOptions['defaults'];
   nodeInternals: Readonly<NodeInternalsOptions>;
+  tls: ResolvedTlsOptions;
+}
+
+/** `tls` with its defaults applied (see ITlsOptions). */
+export interface ResolvedTlsOptions {
+  ciphers: string | undefined;
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  ecdhCurve: string | undefined;
+  sessionTimeout: number | undefined;
+  defaultCertificate: { key: string; cert: string } | undefined;
 }
 
 /** The contract's defaults, in one place (timers in ms). */
@@ -226,6 +236,13 @@ const TOP_LEVEL: Record<string, Check> = {
   zombie: object({ halfZombieGraceMs: ms(), halfZombieGraceTlsMs: ms(), stuckGraceMs: ms(), stuckGraceTlsMs: ms() }),
   maxSniffBytes: (v, p) => { count(v, p); if ((v as number) < 1024) throw configError(p, `${String(v)} is below 1024 bytes`); },
   nodeInternals: object({ acceptTakeover: bool, directRead: bool, listenerSocketOptions: bool, raiseMallocThresholds: bool }),
+  tls: object({
+    ciphers: str,
+    minVersion: oneOf('TLSv1.2', 'TLSv1.3'),
+    ecdhCurve: str,
+    sessionTimeout: positive,
+    defaultCertificate: object({ key: str, cert: str }, ['key', 'cert']),
+  }),
 };
 
 /** Validate every field (unknown ones included) and fill in the contract's defaults. */
@@ -275,6 +292,13 @@ export function resolveOptions(options: ISmartProxyOptions): ResolvedOptions {
     maxSniffBytes: o.maxSniffBytes ?? d.maxSniffBytes,
     defaults: o.defaults,
     nodeInternals: Object.freeze({ ...d.nodeInternals, ...definedOnly(o.nodeInternals ?? {}) }),
+    tls: Object.freeze({
+      ciphers: o.tls?.ciphers,
+      minVersion: o.tls?.minVersion ?? 'TLSv1.2',
+      ecdhCurve: o.tls?.ecdhCurve,
+      sessionTimeout: o.tls?.sessionTimeout,
+      defaultCertificate: o.tls?.defaultCertificate,
+    }),
   };
 }
 

@@ -4,7 +4,7 @@ import { Timer, type ConnectionRecord, type SniffFacts } from '../connection/con
 import { readUntilDecided } from '../connection/read-until.js';
 import type { RelayReader } from '../core/node-internals.js';
 import { normalizeIp } from '../core/ip.js';
-import type { RouteTable } from '../routing/index.js';
+import type { CompiledRoute, RouteTable } from '../routing/index.js';
 import { parseProxyHeader, MAX_PROXY_HEADER_BYTES } from '../protocol/proxy-protocol.js';
 import { proxySignature, sniffFirstBytes, type FirstBytes } from '../protocol/first-bytes.js';
 import { connectionContext } from '../engines/route-context.js';
@@ -185,6 +185,13 @@ export class Dispatcher implements AcceptSink {
       phase: 'connection',
     });
     if (!match) {
+      // TLS that no route names (no SNI, or another name) on a terminating port, with a default
+      // certificate (nginx's default_server): terminate with it; each request is routed by Host.
+      if (facts?.isTls && this.svc.certStore.hasDefaultCertificate && table.portTerminatesTls(record.localPort)) {
+        this.announce(record);
+        this.terminate(record, undefined, sniffed);
+        return;
+      }
       events.routeMiss(record, domain);
       // A plain HTTP request is answered in HTTP, also on a port whose routes are socket handlers.
       if (isHttp) answerAndClose(record, 404, 'route_miss', clock.now());
@@ -204,16 +211,7 @@ export class Dispatcher implements AcceptSink {
     }
     this.announce(record);
     if (facts?.isTls && (route.tlsMode === 'terminate' || route.tlsMode === 'terminate-and-reencrypt')) {
-      terminateTls(
-        record,
-        route,
-        sniffed,
-        this.svc.certStore,
-        options.initialDataTimeout,
-        clock.now(),
-        () => this.startHttp(record, undefined, true),
-        (why) => events.protocolError(record, why === 'tls_handshake_timeout' ? 'tls_handshake_timeout' : 'tls_handshake'),
-      );
+      this.terminate(record, route, sniffed);
       return;
     }
     if (route.layer === 'http' && !facts?.isTls) {
@@ -239,6 +237,20 @@ export class Dispatcher implements AcceptSink {
       sniffed,
       firstBytes: guard,
     });
+  }
+
+  private terminate(record: ConnectionRecord, route: CompiledRoute | undefined, sniffed: Buffer | undefined): void {
+    const { clock, options, events } = this.svc;
+    terminateTls(
+      record,
+      route,
+      sniffed,
+      this.svc.certStore,
+      options.initialDataTimeout,
+      clock.now(),
+      () => this.startHttp(record, undefined, true),
+      (why) => events.protocolError(record, why === 'tls_handshake_timeout' ? 'tls_handshake_timeout' : 'tls_handshake'),
+    );
   }
 
   /** The relay's check of an untrusted peer's first bytes, reporting a PROXY header it finds. */

@@ -12,7 +12,8 @@ import { Timer, type ConnectionRecord } from '../connection/connection-record.js
 import type { CompiledRoute } from '../routing/route-table.js';
 import type { CertStore } from '../tls/cert-store.js';
 
-export const TERMINATE_ALPN = ['http/1.1'];
+/** Offered to clients, in the server's order: HTTP/1.0-only clients are served too (no alert 120). */
+export const TERMINATE_ALPN = ['http/1.1', 'http/1.0'];
 
 /**
  * Wraps record.client (paused) in a server TLSSocket that the record owns from birth, under the
@@ -22,7 +23,8 @@ export const TERMINATE_ALPN = ['http/1.1'];
  */
 export function terminateTls(
   record: ConnectionRecord,
-  route: CompiledRoute,
+  /** The route matched by SNI; undefined: the default certificate serves a client no route names. */
+  route: CompiledRoute | undefined,
   sniffed: Buffer | undefined,
   certStore: CertStore,
   handshakeTimeoutMs: number,

@@ -44,6 +44,8 @@ export interface Bucket {
   readonly nameless: EntryList;
   readonly needsSniff: boolean;
   readonly hasHttp: boolean;
+  /** Some route on the port terminates TLS. */
+  readonly hasTerminating: boolean;
   /** Every route on the port is an L4 forward (plain, or TLS passthrough): no bytes are read in JS beyond the first. */
   readonly relaysOnly: boolean;
   /** Some route on the port matches on request headers. */
@@ -136,6 +138,7 @@ function buildBucket(routes: CompiledRoute[]): Bucket {
     nameless: toList(nameless),
     needsSniff: routes.some((r) => r.needsSniff),
     hasHttp: routes.some((r) => r.layer === 'http'),
+    hasTerminating: routes.some((r) => r.tlsMode === 'terminate' || r.tlsMode === 'terminate-and-reencrypt'),
     relaysOnly: routes.every((r) => r.layer === 'l4' && r.config.action.type === 'forward'),
     hasHeaders: routes.some((r) => r.config.match.headers !== undefined),
     wildMaxRank,

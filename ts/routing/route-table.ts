@@ -131,6 +131,11 @@ export class RouteTable {
     return this.#bucket(port)?.hasHttp ?? false;
   }
 
+  /** Some route on this port terminates TLS (a default certificate can then serve unnamed clients). */
+  portTerminatesTls(port: number): boolean {
+    return this.#bucket(port)?.hasTerminating ?? false;
+  }
+
   /** Every route on the port is an L4 forward (false for a port no route names). */
   portRelaysOnly(port: number): boolean {
     return this.#bucket(port)?.relaysOnly ?? false;

@@ -13,7 +13,7 @@ import { SmartProxyConfigError } from '../core/errors.js';
 import type { CompiledRoute, RouteTable } from '../routing/route-table.js';
 import type { ILogger, ISmartProxyOptions } from '../types.js';
 import { classifyNames } from './cert-info.js';
-import { SecureContextCache, pairId, type CachedContext, type ContextGeneration, type PemPair } from './secure-context-cache.js';
+import { SecureContextCache, pairId, type CachedContext, type ContextGeneration, type ContextSettings, type PemPair } from './secure-context-cache.js';
 import { createSelfSignedCertificate } from './self-signed.js';
 import { SniIndex } from './sni-index.js';
 import { provisionCertificate } from './provision.js';
@@ -84,6 +84,10 @@ export interface CertStoreDeps {
   now?: () => number;
   /** Provisioning outcomes, after the new state is live (an unchanged certificate raises none). */
   onEvent?: (event: CertificateEventName, info: ICertificateEventInfo) => void;
+  /** Cipher list, minimum version, curves, session lifetime of every context (options `tls`). */
+  tls?: ContextSettings;
+  /** For clients whose SNI no certificate names (options `tls.defaultCertificate`). */
+  defaultCertificate?: PemPair;
 }
 
 interface RouteCert {
@@ -105,6 +109,8 @@ interface Candidate {
 
 interface StoreState {
   readonly index: SniIndex<CachedContext>;
+  /** tls.defaultCertificate, when configured. */
+  readonly byDefault: CachedContext | undefined;
   readonly byRoute: ReadonlyMap<string, RouteCert>;
   /** What the index was built from (kept to rebuild it when an ACME certificate arrives). */
   readonly candidates: readonly Candidate[];
@@ -135,15 +141,21 @@ function yieldToEventLoop(): Promise<void> {
 
 export class CertStore {
   readonly #deps: CertStoreDeps;
-  readonly #cache = new SecureContextCache();
+  readonly #cache: SecureContextCache;
   /** Self-signed pairs by their (sorted) name list, kept while a route uses them. */
   #selfSigned = new Map<string, PemPair>();
   #fallback: CachedContext | undefined;
-  #state: StoreState = { index: new SniIndex<CachedContext>([], 0), byRoute: new Map(), candidates: [] };
+  #state: StoreState = { index: new SniIndex<CachedContext>([], 0), byDefault: undefined, byRoute: new Map(), candidates: [] };
   #seq = 0;
 
   constructor(deps: CertStoreDeps) {
     this.#deps = deps;
+    this.#cache = new SecureContextCache(deps.tls);
+  }
+
+  /** A default certificate is configured: TLS clients no route names are terminated with it. */
+  get hasDefaultCertificate(): boolean {
+    return this.#deps.defaultCertificate !== undefined;
   }
 
   #now(): number {
@@ -165,6 +177,15 @@ export class CertStore {
     const mark = acme?.mark() ?? 0;
 
     // 1. static certificates: synchronous, a bad one is a config error
+    let byDefault: CachedContext | undefined;
+    const dflt = this.#deps.defaultCertificate;
+    if (dflt !== undefined) {
+      try {
+        byDefault = gen.get(dflt);
+      } catch (err) {
+        throw new SmartProxyConfigError('SPX_ERR_CERTIFICATE', 'tls.defaultCertificate', `does not load: ${(err as Error).message}`, { cause: err });
+      }
+    }
     for (const route of routes) {
       const c = route.config.action.tls?.certificate;
       if (c === undefined || c === 'auto') continue;
@@ -281,7 +302,7 @@ export class CertStore {
     const index = new SniIndex(sniCandidates, this.#now());
     this.#cache.commit(gen);
     this.#selfSigned = nextSelf;
-    this.#state = { index, byRoute: certs, candidates: sniCandidates };
+    this.#state = { index, byDefault, byRoute: certs, candidates: sniCandidates };
     acme?.retain(new Set(acmeKeys.values()), mark);
     const onEvent = this.#deps.onEvent;
     if (onEvent !== undefined) for (const [name, info] of events) onEvent(name, info);
@@ -330,7 +351,7 @@ export class CertStore {
       candidates = [...candidates.filter((c) => c.acmeKey !== key), { value: fresh, info: fresh.info, acmeKey: key }];
       index = new SniIndex(candidates, this.#now());
     }
-    this.#state = { index, byRoute, candidates };
+    this.#state = { index, byDefault: st.byDefault, byRoute, candidates };
     const onEvent = this.#deps.onEvent;
     if (onEvent !== undefined) for (const [name, info] of events) onEvent(name, info);
   }
@@ -355,7 +376,7 @@ export class CertStore {
       const own = st.byRoute.get(route.name);
       if (own !== undefined) return own.entry.context;
     }
-    return this.#fallbackContext().context;
+    return (st.byDefault ?? this.#fallbackContext()).context;
   }
 
   #fallbackContext(): CachedContext {

@@ -4,7 +4,7 @@
  * generation (reusing live entries, creating missing ones) and swapped in by commit(); entries
  * the new generation does not use are dropped then, which keeps the cache bounded by the table.
  */
-import { createHash } from 'node:crypto';
+import { createHash, constants } from 'node:crypto';
 import * as tls from 'node:tls';
 import { inspectCertificate, type CertInfo } from './cert-info.js';
 
@@ -20,22 +20,39 @@ export interface CachedContext {
   readonly info: CertInfo;
 }
 
-/** TLS versions offered on terminated connections. */
+/** TLS versions offered on terminated connections (the lowest is `tls.minVersion`). */
 export const TLS_MIN_VERSION: tls.SecureVersion = 'TLSv1.2';
 export const TLS_MAX_VERSION: tls.SecureVersion = 'TLSv1.3';
+
+/** Settings every terminating context shares (options `tls`); the server's cipher order is always enforced. */
+export interface ContextSettings {
+  ciphers?: string | undefined;
+  minVersion?: tls.SecureVersion | undefined;
+  ecdhCurve?: string | undefined;
+  sessionTimeout?: number | undefined;
+}
 
 export function pairId(pair: PemPair): string {
   return createHash('sha256').update(pair.key).update('\0').update(pair.cert).digest('hex');
 }
 
 /** Builds a context and inspects the certificate; throws when the PEM or the key does not load. */
-export function buildContext(pair: PemPair, id = pairId(pair)): CachedContext {
+export function buildContext(pair: PemPair, id = pairId(pair), settings: ContextSettings = {}): CachedContext {
   const info = inspectCertificate(pair.cert);
   const context = tls.createSecureContext({
     key: pair.key,
     cert: pair.cert,
-    minVersion: TLS_MIN_VERSION,
+    minVersion: settings.minVersion ?? TLS_MIN_VERSION,
     maxVersion: TLS_MAX_VERSION,
+    // The server picks the cipher by its own order (nginx ssl_prefer_server_ciphers, HAProxy's
+    // default): a client cannot talk it down to, say, AES128-SHA when ECDHE-GCM is shared.
+    honorCipherOrder: true,
+    // No client-initiated renegotiation (a CPU DoS; nginx refuses it too): a bare server TLSSocket
+    // does not get Node's own renegotiation limit, which only tls.Server wires up.
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+    ...(settings.ciphers !== undefined ? { ciphers: settings.ciphers } : {}),
+    ...(settings.ecdhCurve !== undefined ? { ecdhCurve: settings.ecdhCurve } : {}),
+    ...(settings.sessionTimeout !== undefined ? { sessionTimeout: settings.sessionTimeout } : {}),
   });
   return Object.freeze({ id, context, info });
 }
@@ -46,6 +63,7 @@ export class ContextGeneration {
   constructor(
     private readonly live: ReadonlyMap<string, CachedContext>,
     private readonly onCreate: () => void,
+    private readonly settings: ContextSettings = {},
   ) {}
 
   /** The context for a pair: reused from the live cache or this generation, else built. Throws on bad PEM. */
@@ -53,7 +71,7 @@ export class ContextGeneration {
     const id = pairId(pair);
     let entry = this.#next.get(id) ?? this.live.get(id);
     if (entry === undefined) {
-      entry = buildContext(pair, id);
+      entry = buildContext(pair, id, this.settings);
       this.onCreate();
     }
     this.#next.set(id, entry);
@@ -70,9 +88,11 @@ export class SecureContextCache {
   #live: ReadonlyMap<string, CachedContext> = new Map();
   #created = 0;
 
+  constructor(private readonly settings: ContextSettings = {}) {}
+
   /** Start building the next set of contexts; nothing changes until commit(). */
   stage(): ContextGeneration {
-    return new ContextGeneration(this.#live, () => this.#created++);
+    return new ContextGeneration(this.#live, () => this.#created++, this.settings);
   }
 
   /** Make a generation the live set (entries it did not use are released). */
