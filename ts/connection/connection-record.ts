@@ -334,6 +334,11 @@ export class ConnectionRecord implements Timed {
     return this.idle.halfClosed;
   }
 
+  /** halfCloseTimeout of the proxy this connection belongs to (0 = none). */
+  get halfCloseTimeout(): number {
+    return this.idle.halfCloseLimit;
+  }
+
   /** An HTTP request waits on its backend (socketTimeout paused) or is done (it applies again). */
   setInFlight(inFlight: boolean, now: number): void {
     const idle = this.idle;

@@ -9,6 +9,9 @@ import { localResponse } from './responses.js';
  * answer. The record closes with `reason` once the answer is flushed and the client has ended
  * its side, or closed; a client that does neither is bounded by halfCloseTimeout.
  */
+/** Longest a connection lingers after a local answer, whatever the client still sends. */
+export const LINGER_MS = 30_000;
+
 export function answerAndClose(record: ConnectionRecord, status: number, reason: CloseReason, now: number, headers?: Record<string, string>): void {
   if (record.closed) return;
   const s = record.stream;
@@ -28,8 +31,18 @@ export function answerAndClose(record: ConnectionRecord, status: number, reason:
     flushed = true;
     done();
   });
-  record.markHalfClosed(now);
+  lingerAfterFin(record, reason, now);
   if (!record.closed) s.resume();
+}
+
+/**
+ * The proxy has sent its FIN and reads on until the client ends its side: bounded by
+ * halfCloseTimeout while silent, and by LINGER_MS (or halfCloseTimeout when shorter) in any case.
+ */
+export function lingerAfterFin(record: ConnectionRecord, reason: CloseReason, now: number): void {
+  record.markHalfClosed(now);
+  const hc = record.halfCloseTimeout;
+  record.startEngineTimer(hc > 0 ? Math.min(hc, LINGER_MS) : LINGER_MS, now, () => record.close('proxy', reason));
 }
 
 function noop(): void {}

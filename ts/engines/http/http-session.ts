@@ -26,7 +26,7 @@ import { admitRequest } from './request-admission.js';
 import { Exchange } from './exchange.js';
 import { upstreamKey, type PooledSocket, type UpstreamOwner } from './upstream-pool.js';
 import { relayWebSocket } from './websocket-relay.js';
-import { answerAndClose } from './answer.js';
+import { answerAndClose, lingerAfterFin } from './answer.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Client bytes held while a request waits for its backend or response, before reading pauses. */
@@ -137,7 +137,7 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
       s.on('data', noop);
       s.once('end', () => this.record.close('client', 'closed'));
       s.end();
-      this.record.markHalfClosed(this.svc.clock.now());
+      lingerAfterFin(this.record, 'closed', this.svc.clock.now());
       s.resume();
     }
   }
