@@ -58,7 +58,7 @@ async function get(s: tls.TLSSocket, host: string, path = '/'): Promise<string> 
   const chunks: Buffer[] = [];
   s.on('data', (c: Buffer) => chunks.push(c));
   const ended = new Promise<void>((r) => s.once('end', () => r()));
-  s.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+  s.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
   await ended;
   return Buffer.concat(chunks).toString('latin1');
 }
