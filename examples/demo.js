@@ -7,8 +7,7 @@ import * as http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SmartProxy, createHttpToHttpsRedirect } from '../dist_ts/index.js';
-import { createCertificateAuthority, createSignedCertificate } from '../dist_ts/tls/self-signed.js';
+import { SmartProxy, createHttpToHttpsRedirect, createCertificateAuthority, createSignedCertificate } from '../dist_ts/index.js';
 
 const base = Number(process.env.DEMO_PORT_BASE ?? 18000);
 const ECHO_PORT = base;

@@ -16,6 +16,7 @@ import type { ILogger, IMetrics, IRouteConfig, ISmartProxyOptions } from './type
 import { UpstreamPool } from './engines/http/upstream-pool.js';
 import { pruneRouteRuntimes } from './engines/route-runtime.js';
 import { CertStore, type ICertificateStatus } from './tls/cert-store.js';
+import { defaultCertificatePair } from './tls/default-certificate.js';
 import { createAcme, withChallengeRoute, type Acme } from './acme/index.js';
 import { createEventSink, type ISmartProxyEvents } from './api/events.js';
 
@@ -23,6 +24,22 @@ import { createEventSink, type ISmartProxyEvents } from './api/events.js';
 export interface SmartProxyInternals {
   clock?: Clock;
   ticker?: Ticker;
+}
+
+/** Internals for the next `new SmartProxy(...)` on this thread (set by createSmartProxyWith). */
+let injected: SmartProxyInternals | undefined;
+
+/**
+ * A SmartProxy on an injected clock and ticker (tests, simulations). Not part of the package's
+ * public API: the constructor takes options only.
+ */
+export function createSmartProxyWith(options: ISmartProxyOptions, internals: SmartProxyInternals): SmartProxy {
+  injected = internals;
+  try {
+    return new SmartProxy(options);
+  } finally {
+    injected = undefined;
+  }
 }
 
 /**
@@ -41,6 +58,7 @@ export class SmartProxy extends EventEmitter {
   private readonly cm: ConnectionManager;
   private readonly ports: PortManager;
   private readonly extraPorts = new Set<number>();
+  private readonly healthCheckWarned = new Set<string>();
   private readonly pool: UpstreamPool;
   private readonly certStore: CertStore;
   /** ACME certificates and the internal challenge route, when `acme` is configured. */
@@ -51,10 +69,14 @@ export class SmartProxy extends EventEmitter {
   /** start/stop/updateRoutes/add-/removeListeningPort, serialised. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(options: ISmartProxyOptions, internals: SmartProxyInternals = {}) {
+  constructor(options: ISmartProxyOptions) {
     super();
+    const internals = injected ?? {};
+    injected = undefined;
     const opts = (this.opts = resolveOptions(options));
     const logger = (this.logger = opts.logger ?? createDefaultLogger());
+    // 19.x options mapped away or not used: one warning each, naming the field
+    for (const n of opts.notes) logger.warn({ field: n.path }, `${n.path}: ${n.message}`);
     const clock = (this.clock = internals.clock ?? systemClock);
     const onError = (err: unknown): void => logger.error({ err }, 'timer task failed');
     const ticker = (this.ticker = internals.ticker ?? new Ticker(clock, { onError }));
@@ -74,15 +96,16 @@ export class SmartProxy extends EventEmitter {
       requestServed: (route, ip) => metrics.requestServed(route, ip),
     });
     this.cm = new ConnectionManager({ options: opts, clock, ticker, deadlines: this.deadlines, metrics, logger, onBlocked: events.blocked, onClosed: events.closed });
-    this.pool = new UpstreamPool({ clock, ticker, keepAlive: opts.keepAlive, keepAliveInitialDelay: opts.keepAliveInitialDelay });
+    this.pool = new UpstreamPool({ clock, ticker, noDelay: opts.noDelay, keepAlive: opts.keepAlive, keepAliveInitialDelay: opts.keepAliveInitialDelay });
     const { defaultCertificate, ...tlsSettings } = opts.tls;
     this.certStore = new CertStore({
       logger,
       certProvisionFunction: opts.certProvisionFunction,
       acme: this.acme?.service,
       onEvent: (e, info) => events.emit(e, info),
-      tls: tlsSettings,
-      defaultCertificate,
+      tls: { ...tlsSettings, sessionTickets: opts.allowSessionTicket },
+      fallbackToAcme: opts.certProvisionFallbackToAcme,
+      defaultCertificate: defaultCertificate === undefined ? undefined : defaultCertificatePair(defaultCertificate),
     });
     const dispatcher = new Dispatcher({
       options: opts,
@@ -96,7 +119,7 @@ export class SmartProxy extends EventEmitter {
       pool: this.pool,
       events: events.proxy,
     });
-    const socketOptions = { keepAlive: opts.keepAlive, keepAliveInitialDelay: opts.keepAliveInitialDelay };
+    const socketOptions = { noDelay: opts.noDelay, keepAlive: opts.keepAlive, keepAliveInitialDelay: opts.keepAliveInitialDelay };
     this.ports = new PortManager(opts.listenAddress, socketOptions, opts.nodeInternals, dispatcher, (err, port) => logger.error({ err, port }, 'listener error'));
   }
 
@@ -122,6 +145,20 @@ export class SmartProxy extends EventEmitter {
 
   private wantedPorts(table: RouteTable): Set<number> {
     return new Set([...table.ports, ...this.extraPorts]);
+  }
+
+  /**
+   * loadBalancing.healthCheck is validated and kept, but no checks run yet: every target keeps
+   * getting traffic (a failed connect still moves on to the next host). Said once per route.
+   */
+  private warnInactiveHealthChecks(table: RouteTable): void {
+    const routes = table.routes.filter((r) => r.config.action.loadBalancing?.healthCheck !== undefined && !this.healthCheckWarned.has(r.name));
+    if (routes.length === 0) return;
+    for (const r of routes) this.healthCheckWarned.add(r.name);
+    this.logger.warn(
+      { routes: routes.map((r) => r.name) },
+      `loadBalancing.healthCheck is not active yet (routes ${routes.map((r) => `'${r.name}'`).join(', ')}): targets are not probed; a target that refuses connections is skipped per request`,
+    );
   }
 
   /** Run lifecycle calls one at a time, in the order they were made. */
@@ -152,6 +189,7 @@ export class SmartProxy extends EventEmitter {
         throw err;
       }
       this.state = 'running';
+      this.warnInactiveHealthChecks(this.routes.table);
       if (this.opts.nodeInternals.raiseMallocThresholds) raiseMallocThresholds();
       this.logger.info({ ports: this.ports.ports() }, 'SmartProxy started');
     });
@@ -189,6 +227,7 @@ export class SmartProxy extends EventEmitter {
       }
       this.routes.swap(next);
       if (running) {
+        this.warnInactiveHealthChecks(next);
         await this.ports.reconcile(this.wantedPorts(next));
         this.acme?.service.kick();
       }

@@ -7,7 +7,7 @@ import { listenTracked, type IClosable } from './net-util.js';
 import { setOnSocket } from '../../ts/accept/socket-options.js';
 import { setOnListener } from '../../ts/core/node-internals.js';
 
-const CONTRACT_SOCKET_OPTIONS = { keepAlive: true, keepAliveInitialDelay: 10_000 };
+const CONTRACT_SOCKET_OPTIONS = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 10_000 };
 
 /**
  * `socketOptions`: also do what the API contract asks of every proxied connection, and

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import * as tls from 'node:tls';
-import { SmartProxy } from '../../ts/smart-proxy.js';
+import { SmartProxy, createSmartProxyWith, type SmartProxyInternals } from '../../ts/smart-proxy.js';
 import { ManualClock } from '../../ts/core/clock.js';
 import { Ticker } from '../../ts/core/ticker.js';
 import { createHttpToHttpsRedirect } from '../../ts/api/route-helpers.js';
@@ -49,8 +49,9 @@ function acmeOptions(pebble: IPebble, store: string, extra: Partial<NonNullable<
   return { email: 'ops@app.test', directoryUrl: pebble.directoryUrl, port: pebble.httpPort, certificateStore: store, caCertificates: [pebble.apiCa], ...extra };
 }
 
-function newProxy(t: TestContextLike, options: Omit<ISmartProxyOptions, 'logger'>, internals?: ConstructorParameters<typeof SmartProxy>[1]): SmartProxy {
-  const proxy = new SmartProxy({ listenAddress: '127.0.0.1', gracefulShutdownTimeout: 0, logger: silentLogger, ...options }, internals);
+function newProxy(t: TestContextLike, options: Omit<ISmartProxyOptions, 'logger'>, internals?: SmartProxyInternals): SmartProxy {
+  const all: ISmartProxyOptions = { listenAddress: '127.0.0.1', gracefulShutdownTimeout: 0, logger: silentLogger, ...options };
+  const proxy = internals ? createSmartProxyWith(all, internals) : new SmartProxy(all);
   t.after(() => proxy.stop());
   return proxy;
 }

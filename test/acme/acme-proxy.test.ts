@@ -150,13 +150,13 @@ describe('the ACME challenge port', () => {
 describe('acme options', () => {
   const base = { email: 'a@app.test' };
   const cases: Array<[string, Record<string, unknown>, string]> = [
-    ['email missing', { port: 80 }, 'options.acme.email'],
-    ['directoryUrl not a URL', { ...base, directoryUrl: 'nope' }, 'options.acme.directoryUrl'],
-    ['directoryUrl not http(s)', { ...base, directoryUrl: 'ftp://x/dir' }, 'options.acme.directoryUrl'],
-    ['caCertificates not PEM', { ...base, caCertificates: ['-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----'] }, 'options.acme.caCertificates[0]'],
-    ['port out of range', { ...base, port: 70000 }, 'options.acme.port'],
-    ['renewThresholdDays zero', { ...base, renewThresholdDays: 0 }, 'options.acme.renewThresholdDays'],
-    ['unknown field', { ...base, staging: true }, 'options.acme.staging'],
+    ['email missing', { port: 80 }, 'acme.email'],
+    ['directoryUrl not a URL', { ...base, directoryUrl: 'nope' }, 'acme.directoryUrl'],
+    ['directoryUrl not http(s)', { ...base, directoryUrl: 'ftp://x/dir' }, 'acme.directoryUrl'],
+    ['caCertificates not PEM', { ...base, caCertificates: ['-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----'] }, 'acme.caCertificates[0]'],
+    ['port out of range', { ...base, port: 70000 }, 'acme.port'],
+    ['renewThresholdDays zero', { ...base, renewThresholdDays: 0 }, 'acme.renewThresholdDays'],
+    ['unknown field', { ...base, staging: true }, 'acme.staging'],
   ];
   for (const [what, acme, path] of cases) {
     test(`${what}: SmartProxyConfigError at ${path}`, () => {

@@ -42,7 +42,7 @@ function harness(t: TestContextLike, issuer: (calls: string[][]) => AcmeIssuer =
   const calls: string[][] = [];
   const store = join(dir, 'certs');
   const service = new AcmeService({
-    options: { email: 'a@b.test', directoryUrl: 'https://127.0.0.1:9/dir', port: 80, certificateStore: store, renewThresholdDays: 30, renewCheckIntervalHours: 24, caCertificates: [], ...options },
+    options: { email: 'a@b.test', directoryUrl: 'https://127.0.0.1:9/dir', port: 80, certificateStore: store, renewThresholdDays: 30, renewCheckIntervalHours: 24, caCertificates: [], autoRenew: true, ...options },
     logger: silentLogger,
     clock,
     ticker,

@@ -33,7 +33,7 @@ function rig(opts: { halfCloseTimeout?: number } = {}) {
   const host: RecordHost = {
     deadlines,
     halfCloseTimeout: opts.halfCloseTimeout ?? 0,
-    connect: { timeoutMs: 1000, keepAlive: true, keepAliveInitialDelay: 1000 },
+    connect: { timeoutMs: 1000, noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000 },
     released: (r) => released.push(r),
   };
   const client = new FakeSocket();

@@ -177,7 +177,7 @@ test('PortListener: a RelayReader exactly where the sink says the port only rela
   for (const relays of [true, false]) {
     const got = new Promise<{ socket: net.Socket; reader: RelayReader | undefined }>((resolve) => {
       const sink: AcceptSink = { relaysOnly: () => relays, onSocket: (socket, _port, reader) => resolve({ socket, reader }) };
-      const l = new PortListener(0, { keepAlive: true, keepAliveInitialDelay: 1000 }, NODE_INTERNALS_DEFAULTS, sink, () => {});
+      const l = new PortListener(0, { noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000 }, NODE_INTERNALS_DEFAULTS, sink, () => {});
       t.after(() => l.close());
       void l.listen('127.0.0.1').then(async () => {
         const c = await connectTo(l.boundPort());

@@ -3,7 +3,7 @@
  */
 import * as net from 'node:net';
 import { pino } from 'pino';
-import { SmartProxy, type SmartProxyInternals } from '../../ts/smart-proxy.js';
+import { SmartProxy, createSmartProxyWith, type SmartProxyInternals } from '../../ts/smart-proxy.js';
 import type { ISmartProxyOptions } from '../../ts/types.js';
 
 /** A port that was free a moment ago (bind :0, read, close). */
@@ -36,7 +36,8 @@ export async function startProxy(
   options: Omit<ISmartProxyOptions, 'logger'> & { logger?: ISmartProxyOptions['logger'] },
   internals?: SmartProxyInternals,
 ): Promise<SmartProxy> {
-  const proxy = new SmartProxy({ listenAddress: '127.0.0.1', gracefulShutdownTimeout: 0, logger: silentLogger, ...options }, internals);
+  const all: ISmartProxyOptions = { listenAddress: '127.0.0.1', gracefulShutdownTimeout: 0, logger: silentLogger, ...options };
+  const proxy = internals ? createSmartProxyWith(all, internals) : new SmartProxy(all);
   await proxy.start();
   t.after(() => proxy.stop());
   return proxy;

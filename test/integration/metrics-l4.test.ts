@@ -168,8 +168,11 @@ test('real clock: rates are non-zero while traffic flows; history runs oldest to
   assert.ok(stats.throughput.byRoute().get('flow')!.in > 0);
   assert.ok(stats.throughput.byIP().get('127.0.0.1')!.out > 0);
   assert.equal(stats.connections.active(), 1);
+  // history() holds only seconds since start(): wait until five have passed
+  await waitFor(() => stats.throughput.history(5).length === 5, 6000);
   const h = stats.throughput.history(5);
   assert.equal(h.length, 5);
+  assert.ok(stats.throughput.history(3600).length <= 7, 'never padded with seconds before start()');
   for (let i = 1; i < h.length; i++) assert.equal(h[i]!.timestamp - h[i - 1]!.timestamp, 1000, 'one entry per second, oldest first');
   const nowSecondStart = Math.floor(Date.now() / 1000) * 1000;
   assert.ok(h[4]!.timestamp === nowSecondStart - 1000 || h[4]!.timestamp === nowSecondStart - 2000, 'newest entry is the last complete second');

@@ -70,6 +70,7 @@ describe('MetricsCollector: throughput without drift', () => {
 describe('MetricsCollector: totals and connections', () => {
   test('totals equal exactly what the client sockets saw, after close and before sampling', () => {
     const { collector, stats, open, tick, clock } = setup();
+    collector.start(); // history() holds only seconds since start()
     const sizes = [1, 17, 1500, 65536, 3, 999_999];
     const conns = [open('10.0.0.1', 'r1'), open('10.0.0.2', 'r2'), open('10.0.0.1')];
     let expectIn = 0;

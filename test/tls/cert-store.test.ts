@@ -152,16 +152,25 @@ describe('CertStore status', () => {
 });
 
 describe('CertStore prepare', () => {
-  test('a static certificate that does not load: SmartProxyConfigError naming the route, old state kept', async () => {
+  test('a static certificate that does not load: a config error naming the route and the part, old state kept', async () => {
     const good = testCert('good.test');
     const s = store();
     await s.prepare(compile([terminateRoute('good', 'good.test', good)], false));
     const before = s.secureContextFor('good.test', undefined);
-    const broken = { key: testCert('other.test').key, cert: good.cert }; // key does not match
-    await assert.rejects(
-      s.prepare(compile([terminateRoute('good', 'good.test', good), terminateRoute('broken', 'b.test', broken)], false)),
-      (err: unknown) => err instanceof SmartProxyConfigError && err.code === 'SPX_ERR_CERTIFICATE' && err.path === 'routes[1].action.tls.certificate',
-    );
+    const cases: Array<[string, { key: string; cert: string }, string]> = [
+      ['key of another certificate', { key: testCert('other.test').key, cert: good.cert }, 'routes[1].action.tls.certificate.key'],
+      ['key not PEM', { key: 'not a key', cert: good.cert }, 'routes[1].action.tls.certificate.key'],
+      ['cert not PEM', { key: good.key, cert: 'not a certificate' }, 'routes[1].action.tls.certificate.cert'],
+      ['key and cert swapped', { key: good.cert, cert: good.key }, 'routes[1].action.tls.certificate.cert'],
+    ];
+    for (const [what, broken, path] of cases) {
+      // refused when the table is compiled, before the store sees it
+      assert.throws(
+        () => compile([terminateRoute('good', 'good.test', good), terminateRoute('broken', 'b.test', broken)], false),
+        (err: unknown) => err instanceof SmartProxyConfigError && err.code === 'SPX_ERR_ROUTE_INVALID' && err.path === path,
+        what,
+      );
+    }
     assert.equal(s.secureContextFor('good.test', undefined), before);
     assert.equal(s.status('broken'), undefined);
   });

@@ -10,7 +10,7 @@ import * as tls from 'node:tls';
 import { startProxy, freePort } from '../integration/harness.js';
 import { testCert } from '../helpers/certs.js';
 import { waitFor } from '../helpers/leaks.js';
-import type { ISmartProxyOptions } from '../../ts/index.js';
+import type { IRouteConfig, ISmartProxyOptions } from '../../ts/index.js';
 
 async function backend(t: { after(fn: () => unknown): void }): Promise<number> {
   const server = net.createServer((s) => {
@@ -131,10 +131,16 @@ test('tls.defaultCertificate serves clients without SNI or with an unknown name 
   await assert.rejects(connect(plain.port, {}), 'no default certificate: a client without SNI is closed');
 });
 
-test('a bad tls.defaultCertificate is a config error at start() naming the field', async (t) => {
+test('a bad tls.defaultCertificate is a config error naming the part (cert, then key)', async (t) => {
   const port = await freePort();
+  const routes: IRouteConfig[] = [{ name: 'x', match: { ports: port }, action: { type: 'forward', target: { host: '127.0.0.1', port: 9 } } }];
   await assert.rejects(
-    startProxy(t, { tls: { defaultCertificate: { key: 'nope', cert: 'nope' } }, routes: [{ name: 'x', match: { ports: port }, action: { type: 'forward', target: { host: '127.0.0.1', port: 9 } } }] }),
-    (err: Error & { code?: string; path?: string }) => err.code === 'SPX_ERR_CERTIFICATE' && err.path === 'tls.defaultCertificate',
+    startProxy(t, { tls: { defaultCertificate: { key: 'nope', cert: 'nope' } }, routes }),
+    (err: Error & { code?: string; path?: string }) => err.code === 'SPX_ERR_OPTION_INVALID' && err.path === 'tls.defaultCertificate.cert',
+  );
+  const good = testCert('default.test');
+  await assert.rejects(
+    startProxy(t, { tls: { defaultCertificate: { key: 'nope', cert: good.cert } }, routes }),
+    (err: Error & { code?: string; path?: string }) => err.code === 'SPX_ERR_OPTION_INVALID' && err.path === 'tls.defaultCertificate.key',
   );
 });

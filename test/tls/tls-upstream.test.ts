@@ -12,7 +12,7 @@ import { createSelfSignedCertificate } from '../../ts/tls/self-signed.js';
 function connect(t: TestContext, o: Partial<TlsConnectOptions> & { port: number; timeoutMs?: number }): Promise<TlsConnectResult> {
   const { timeoutMs = 3000, ...rest } = o;
   return new Promise((resolve) => {
-    const pending = connectTlsUpstream({ host: '127.0.0.1', keepAlive: true, keepAliveInitialDelay: 1000, ...rest }, (r) => {
+    const pending = connectTlsUpstream({ host: '127.0.0.1', noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000, ...rest }, (r) => {
       clearTimeout(timer);
       if (r.ok) t.after(() => r.socket.destroy());
       resolve(r);

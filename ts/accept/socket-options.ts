@@ -3,6 +3,6 @@ import type { AcceptedSocketOptions } from '../core/node-internals.js';
 
 /** The per-socket way, for listeners whose sockets do not inherit the options. */
 export function setOnSocket(socket: net.Socket, o: AcceptedSocketOptions): void {
-  socket.setNoDelay(true);
+  if (o.noDelay) socket.setNoDelay(true);
   if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveInitialDelay);
 }

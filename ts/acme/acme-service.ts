@@ -4,9 +4,9 @@
  * `renewThresholdDays` of expiry) ordered from the CA in the background, one order at a time.
  * New certificates are stored, then reported through `onUpdate`, which swaps them in.
  *
- * Timers: the renewal check runs every `renewCheckIntervalHours` on the shared ticker; a failed
- * order is retried on the ticker after 5, 10, 20, 40, 60, 60 ... minutes. stop() aborts the
- * order in progress (requests, polling waits) and cancels every task.
+ * Timers: the renewal check runs every `renewCheckIntervalHours` on the shared ticker (not with
+ * `autoRenew: false`); a failed order is retried on the ticker after 5, 10, 20, 40, 60, 60 ...
+ * minutes. stop() aborts the order in progress (requests, polling waits) and cancels every task.
  */
 import type { Clock } from '../core/clock.js';
 import type { ResolvedAcmeOptions } from '../core/options.js';
@@ -56,7 +56,7 @@ interface Entry {
 interface Run {
   readonly abort: AbortController;
   readonly transport: AcmeTransport;
-  readonly renewals: TickerTask;
+  readonly renewals: TickerTask | undefined;
 }
 
 const PENDING: AcmeCertState = Object.freeze({ state: 'pending', pair: undefined, error: undefined, unorderable: false });
@@ -136,7 +136,11 @@ export class AcmeService {
       timeoutMs: this.#deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       signal: abort.signal,
     });
-    const renewals = this.#deps.ticker.every(renewCheckIntervalMs(this.#deps.options.renewCheckIntervalHours), () => this.kick());
+    // autoRenew false (19.x): certificates are ordered, and renewed when due, at start and on
+    // route updates only; there is no periodic check.
+    const renewals = this.#deps.options.autoRenew
+      ? this.#deps.ticker.every(renewCheckIntervalMs(this.#deps.options.renewCheckIntervalHours), () => this.kick())
+      : undefined;
     this.#run = { abort, transport, renewals };
     this.kick();
   }
@@ -162,7 +166,7 @@ export class AcmeService {
     if (run === undefined) return;
     this.#run = undefined;
     run.abort.abort();
-    run.renewals.cancel();
+    run.renewals?.cancel();
     for (const e of this.#entries.values()) {
       e.retry?.cancel();
       e.retry = undefined;

@@ -25,6 +25,7 @@ export type RefusalReason =
   | 'max_connections_per_ip'
   | 'rate_limit'
   | 'route_max_connections'
+  | 'route_max_connections_per_ip'
   | 'ip_blocked'
   | 'ip_not_allowed'
   | 'shutting_down';
@@ -34,6 +35,8 @@ export interface RouteAdmission {
   readonly name: string;
   readonly index: number;
   readonly maxConnections: number;
+  /** security.maxConnectionsPerIP: one client IP's open connections on this route; 0 = unlimited. */
+  readonly maxConnectionsPerIP: number;
   readonly allowIp: { matches(ip: string): boolean } | undefined;
   readonly blockIp: { matches(ip: string): boolean } | undefined;
 }
@@ -60,6 +63,8 @@ export class ConnectionManager implements RecordHost {
   private readonly records = new Map<number, ConnectionRecord>();
   private readonly ipLimiter: IpLimiter;
   private readonly routeOpen = new Map<string, number>();
+  /** Open connections per route and client IP (`route\0ip`), for security.maxConnectionsPerIP. */
+  private readonly routeIpOpen = new Map<string, number>();
   private nextId = 1;
   private sweepTask: TickerTask | undefined;
   private accepting = true;
@@ -75,7 +80,7 @@ export class ConnectionManager implements RecordHost {
     this.ipLimiter = new IpLimiter(o.maxConnectionsPerIP, o.connectionRateLimitPerMinute);
     this.deadlines = deps.deadlines;
     this.halfCloseTimeout = o.halfCloseTimeout;
-    this.connect = Object.freeze({ timeoutMs: o.connectionTimeout, keepAlive: o.keepAlive, keepAliveInitialDelay: o.keepAliveInitialDelay });
+    this.connect = Object.freeze({ timeoutMs: o.connectionTimeout, noDelay: o.noDelay, keepAlive: o.keepAlive, keepAliveInitialDelay: o.keepAliveInitialDelay });
   }
 
   start(): void {
@@ -133,8 +138,12 @@ export class ConnectionManager implements RecordHost {
     if (record.countedForRoute !== route.name) {
       const open = this.routeOpen.get(route.name) ?? 0;
       if (route.maxConnections > 0 && open >= route.maxConnections) return 'route_max_connections';
+      const ipKey = `${route.name}\0${record.clientIp}`;
+      const ipOpen = this.routeIpOpen.get(ipKey) ?? 0;
+      if (route.maxConnectionsPerIP > 0 && ipOpen >= route.maxConnectionsPerIP) return 'route_max_connections_per_ip';
       this.releaseRoute(record);
       this.routeOpen.set(route.name, open + 1);
+      this.routeIpOpen.set(ipKey, ipOpen + 1);
       record.countedForRoute = route.name;
     }
     record.routeIndex = route.index;
@@ -190,6 +199,10 @@ export class ConnectionManager implements RecordHost {
     const open = (this.routeOpen.get(name) ?? 1) - 1;
     if (open <= 0) this.routeOpen.delete(name);
     else this.routeOpen.set(name, open);
+    const ipKey = `${name}\0${record.clientIp}`;
+    const ipOpen = (this.routeIpOpen.get(ipKey) ?? 1) - 1;
+    if (ipOpen <= 0) this.routeIpOpen.delete(ipKey);
+    else this.routeIpOpen.set(ipKey, ipOpen);
   }
 
   /**

@@ -66,6 +66,7 @@ export interface ConnectionEngine {
 
 export interface BackendConnectDefaults {
   readonly timeoutMs: number;
+  readonly noDelay: boolean;
   readonly keepAlive: boolean;
   readonly keepAliveInitialDelay: number;
 }

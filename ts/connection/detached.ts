@@ -20,7 +20,7 @@ export interface DetachedOptions {
 }
 
 let nextId = 1;
-const DETACHED_CONNECT = Object.freeze({ timeoutMs: 30_000, keepAlive: true, keepAliveInitialDelay: 10_000 });
+const DETACHED_CONNECT = Object.freeze({ timeoutMs: 30_000, noDelay: true, keepAlive: true, keepAliveInitialDelay: 10_000 });
 
 /**
  * A connection record for a socket no SmartProxy owns (a socket handler's own socket used

@@ -31,6 +31,8 @@ export const NODE_INTERNALS_DEFAULTS: Readonly<NodeInternalsOptions> = Object.fr
 
 /** What every accepted client socket carries: Nagle off always; TCP keep-alive per the options. */
 export interface AcceptedSocketOptions {
+  /** TCP_NODELAY (options noDelay). */
+  noDelay: boolean;
   keepAlive: boolean;
   /** Milliseconds; the kernel takes whole seconds (as Node's own setKeepAlive rounds them). */
   keepAliveInitialDelay: number;
@@ -100,7 +102,7 @@ export function socketFor(handle: AcceptedHandle, onread: net.OnReadOpts | undef
     keepAliveInitialDelay?: number;
   } = { handle, allowHalfOpen: true, pauseOnCreate: true, readable: true, writable: true, onread };
   if (inherited) {
-    options.noDelay = true;
+    options.noDelay = inherited.noDelay;
     options.keepAlive = inherited.keepAlive;
     options.keepAliveInitialDelay = inherited.keepAliveInitialDelay;
   }
@@ -152,7 +154,7 @@ export function setOnListener(server: net.Server, o: AcceptedSocketOptions): boo
   if (process.platform !== 'linux') return false;
   const handle = (server as unknown as { _handle?: TcpHandle | null })._handle;
   if (!handle || typeof handle.setNoDelay !== 'function' || typeof handle.setKeepAlive !== 'function') return false;
-  if (handle.setNoDelay(true) !== 0) return false;
+  if (o.noDelay && handle.setNoDelay(true) !== 0) return false;
   if (o.keepAlive && handle.setKeepAlive(true, Math.trunc(o.keepAliveInitialDelay / 1000)) !== 0) return false;
   return true;
 }

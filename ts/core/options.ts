@@ -2,11 +2,14 @@
  * Option defaults and validation. Routes themselves are validated by the route compiler;
  * here every other field is checked for type and range, and unknown fields are refused.
  */
-import { X509Certificate } from 'node:crypto';
 import { configError } from './errors.js';
 import { clampTimer } from './ticker.js';
-import type { IAcmeOptions, ILogger, IMetricsOptions, ISmartProxyOptions, IZombieOptions, ProxyProtocolVersion } from '../types.js';
+import type { IAcmeOptions, IDefaultCertificate, ILogger, IMetricsOptions, ISmartProxyOptions, IZombieOptions, ProxyProtocolVersion } from '../types.js';
 import { NODE_INTERNALS_DEFAULTS, type NodeInternalsOptions } from './node-internals.js';
+import { anything, bool, count, fn, httpUrl, isObj, logger, ms, object, oneOf, pemCertificates, port, portArray, positive, str, stringArray, stringOrBuffer, type Check } from './option-checks.js';
+import { LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING, normalizeLegacyOptions, type OptionNote } from './legacy-options.js';
+
+export { LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING, type OptionNote };
 
 export interface ResolvedZombieOptions {
   halfZombieGraceMs: number;
@@ -32,10 +35,10 @@ export interface ResolvedAcmeOptions {
   renewThresholdDays: number;
   renewCheckIntervalHours: number;
   caCertificates: readonly string[];
+  /** false: certificates are ordered once, never renewed (19.x acme.autoRenew). */
+  autoRenew: boolean;
 }
 
-export const LETSENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
-export const LETSENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
 
 export interface ResolvedOptions {
   initialDataTimeout: number;
@@ -70,6 +73,16 @@ export interface ResolvedOptions {
   defaults: ISmartProxyOptions['defaults'];
   nodeInternals: Readonly<NodeInternalsOptions>;
   tls: ResolvedTlsOptions;
+  /** Nagle's algorithm off on every client and backend socket (19.x noDelay; default true). */
+  noDelay: boolean;
+  /** Client bytes held while an HTTP request waits for its backend before reading pauses (19.x maxPendingDataSize). */
+  maxPendingDataSize: number;
+  /** false: no TLS session tickets on terminated connections (19.x allowSessionTicket). */
+  allowSessionTicket: boolean;
+  /** certProvisionFunction failures fall back to ACME when acme is configured (19.x; default true). */
+  certProvisionFallbackToAcme: boolean;
+  /** What 19.x options were mapped away or dropped: logged once, as warnings. */
+  notes: readonly OptionNote[];
 }
 
 /** `tls` with its defaults applied (see ITlsOptions). */
@@ -78,8 +91,11 @@ export interface ResolvedTlsOptions {
   minVersion: 'TLSv1.2' | 'TLSv1.3';
   ecdhCurve: string | undefined;
   sessionTimeout: number | undefined;
-  defaultCertificate: { key: string; cert: string } | undefined;
+  defaultCertificate: DefaultCertificate | undefined;
 }
+
+/** tls.defaultCertificate: a PEM pair (key may be encrypted: passphrase), or a PKCS#12 bundle (19.x pfx). */
+export type DefaultCertificate = IDefaultCertificate;
 
 /** The contract's defaults, in one place (timers in ms). */
 export const DEFAULTS = Object.freeze({
@@ -102,91 +118,18 @@ export const DEFAULTS = Object.freeze({
   connectionRateLimitPerMinute: 300,
   maxConnections: 0,
   maxSniffBytes: 65_536,
+  maxPendingDataSize: 64 * 1024,
   zombie: Object.freeze({ halfZombieGraceMs: 30_000, halfZombieGraceTlsMs: 300_000, stuckGraceMs: 60_000, stuckGraceTlsMs: 300_000 }),
   metrics: Object.freeze({ enabled: true, sampleIntervalMs: 1000, retentionSeconds: 3600, maxTrackedIPs: 1000 }),
   nodeInternals: NODE_INTERNALS_DEFAULTS,
 });
 
-type Check = (value: unknown, path: string) => void;
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function ms(allowZero = true): Check {
-  return (v, path) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
-      throw configError(path, `${String(v)} is not a ${allowZero ? 'non-negative' : 'positive'} number of milliseconds`);
-    }
-  };
-}
-function count(v: unknown, path: string): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw configError(path, `${String(v)} is not a non-negative integer`);
-}
-function positive(v: unknown, path: string): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw configError(path, `${String(v)} is not a positive number`);
-}
-function bool(v: unknown, path: string): void {
-  if (typeof v !== 'boolean') throw configError(path, `${String(v)} is not a boolean`);
-}
-function str(v: unknown, path: string): void {
-  if (typeof v !== 'string' || v.length === 0) throw configError(path, `${String(v)} is not a non-empty string`);
-}
-function port(v: unknown, path: string): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) throw configError(path, `${String(v)} is not a port`);
-}
-function oneOf(...values: unknown[]): Check {
-  return (v, path) => {
-    if (!values.includes(v)) throw configError(path, `${String(v)} is not one of ${values.map(String).join(', ')}`);
-  };
-}
-function fn(v: unknown, path: string): void {
-  if (typeof v !== 'function') throw configError(path, 'is not a function');
-}
-function stringArray(v: unknown, path: string): void {
-  if (!Array.isArray(v)) throw configError(path, 'is not an array');
-  v.forEach((s, i) => str(s, `${path}[${i}]`));
-}
-function httpUrl(v: unknown, path: string): void {
-  str(v, path);
-  let url: URL;
-  try {
-    url = new URL(v as string);
-  } catch {
-    throw configError(path, `${String(v)} is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw configError(path, `${String(v)} is not an http(s) URL`);
-}
-function pemCertificates(v: unknown, path: string): void {
-  stringArray(v, path);
-  (v as string[]).forEach((pem, i) => {
-    try {
-      new X509Certificate(pem);
-    } catch (err) {
-      throw configError(`${path}[${i}]`, `is not a PEM certificate (${(err as Error).message})`);
-    }
-  });
-}
-function object(shape: Record<string, Check>, required: string[] = []): Check {
-  return (v, path) => {
-    if (!isObj(v)) throw configError(path, 'is not an object');
-    for (const key of Object.keys(v)) {
-      if (!(key in shape)) throw configError(`${path}.${key}`, 'is not a known option');
-      if (v[key] !== undefined) shape[key]!(v[key], `${path}.${key}`);
-    }
-    for (const key of required) if (v[key] === undefined) throw configError(`${path}.${key}`, 'is required');
-  };
-}
-function logger(v: unknown, path: string): void {
-  if (!isObj(v) && typeof v !== 'function') throw configError(path, 'is not a logger');
-  for (const m of ['info', 'warn', 'error', 'debug', 'child'] as const) {
-    if (typeof (v as Record<string, unknown>)[m] !== 'function') throw configError(path, `has no ${m}() method`);
-  }
-}
-
 const TOP_LEVEL: Record<string, Check> = {
   routes: (v, path) => {
     if (!Array.isArray(v)) throw configError(path, 'is not an array');
   },
-  defaults: object({ target: (v, p) => { if (!isObj(v)) throw configError(p, 'is not an object'); }, security: (v, p) => { if (!isObj(v)) throw configError(p, 'is not an object'); }, preserveSourceIP: bool }),
+  // defaults.target / .security are checked by the route compiler
+  defaults: object({ target: anything, security: anything, preserveSourceIP: bool }),
   initialDataTimeout: ms(false),
   connectionTimeout: ms(false),
   responseTimeout: ms(false),
@@ -219,6 +162,8 @@ const TOP_LEVEL: Record<string, Check> = {
       caCertificates: pemCertificates,
       enabled: bool,
       useProduction: bool,
+      autoRenew: bool,
+      skipConfiguredCerts: bool,
     },
     ['email'],
   ),
@@ -241,15 +186,34 @@ const TOP_LEVEL: Record<string, Check> = {
     minVersion: oneOf('TLSv1.2', 'TLSv1.3'),
     ecdhCurve: str,
     sessionTimeout: positive,
-    defaultCertificate: object({ key: str, cert: str }, ['key', 'cert']),
+    defaultCertificate: defaultCertificate,
   }),
+  noDelay: bool,
+  maxPendingDataSize: (v, p) => {
+    count(v, p);
+    if ((v as number) < 1024) throw configError(p, `${String(v)} is below 1024 bytes`);
+  },
+  allowSessionTicket: bool,
+  disableInactivityCheck: bool,
+  certProvisionFallbackToAcme: bool,
 };
 
+function defaultCertificate(v: unknown, path: string): void {
+  if (isObj(v) && v.pfx !== undefined) {
+    object({ pfx: stringOrBuffer, passphrase: str })(v, path);
+    return;
+  }
+  object({ key: stringOrBuffer, cert: stringOrBuffer, passphrase: str }, ['key', 'cert'])(v, path);
+}
+
 /** Validate every field (unknown ones included) and fill in the contract's defaults. */
-export function resolveOptions(options: ISmartProxyOptions): ResolvedOptions {
-  if (!isObj(options)) throw configError('options', 'is not an object');
-  object(TOP_LEVEL, ['routes'])(options, 'options');
-  const o = options;
+export function resolveOptions(given: ISmartProxyOptions): ResolvedOptions {
+  if (!isObj(given)) throw configError('options', 'must be an object');
+  // 19.x names are mapped (or dropped with a note) first; then every field is checked, all
+  // problems reported in one throw, paths without an `options.` prefix.
+  const legacy = normalizeLegacyOptions(given);
+  const o = legacy.options as ISmartProxyOptions;
+  object(TOP_LEVEL, ['routes'])(o, '');
   const m: IMetricsOptions = o.metrics ?? {};
   const z: IZombieOptions = o.zombie ?? {};
   const sendProxy = o.sendProxyProtocol === true ? 'v1' : (o.sendProxyProtocol ?? false);
@@ -261,7 +225,8 @@ export function resolveOptions(options: ISmartProxyOptions): ResolvedOptions {
     headersTimeout: clampTimer(o.headersTimeout ?? d.headersTimeout),
     halfCloseTimeout: clampTimer(o.halfCloseTimeout ?? d.halfCloseTimeout),
     socketTimeout: clampTimer(o.socketTimeout ?? d.socketTimeout),
-    inactivityTimeout: clampTimer(o.inactivityTimeout ?? d.inactivityTimeout),
+    // 19.x disableInactivityCheck: no inactivity limit at all
+    inactivityTimeout: o.disableInactivityCheck === true ? Infinity : clampTimer(o.inactivityTimeout ?? d.inactivityTimeout),
     maxConnectionLifetime: clampTimer(o.maxConnectionLifetime ?? d.maxConnectionLifetime),
     keepAliveTreatment: o.keepAliveTreatment ?? d.keepAliveTreatment,
     keepAliveInactivityMultiplier: o.keepAliveInactivityMultiplier ?? d.keepAliveInactivityMultiplier,
@@ -299,6 +264,11 @@ export function resolveOptions(options: ISmartProxyOptions): ResolvedOptions {
       sessionTimeout: o.tls?.sessionTimeout,
       defaultCertificate: o.tls?.defaultCertificate,
     }),
+    noDelay: o.noDelay ?? true,
+    maxPendingDataSize: o.maxPendingDataSize ?? d.maxPendingDataSize,
+    allowSessionTicket: o.allowSessionTicket ?? true,
+    certProvisionFallbackToAcme: o.certProvisionFallbackToAcme ?? true,
+    notes: legacy.notes,
   };
 }
 
@@ -312,12 +282,13 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 function resolveAcme(a: IAcmeOptions | undefined): ResolvedAcmeOptions | undefined {
   if (a === undefined || a.enabled === false) return undefined;
   return {
-    email: a.email,
+    email: a.email!,
     directoryUrl: a.directoryUrl ?? (a.useProduction === false ? LETSENCRYPT_STAGING : LETSENCRYPT_PRODUCTION),
     port: a.port ?? 80,
     certificateStore: a.certificateStore ?? './certs',
     renewThresholdDays: a.renewThresholdDays ?? 30,
     renewCheckIntervalHours: a.renewCheckIntervalHours ?? 24,
     caCertificates: [...(a.caCertificates ?? [])],
+    autoRenew: a.autoRenew ?? true,
   };
 }

@@ -5,6 +5,7 @@ import { readUntilDecided } from '../connection/read-until.js';
 import type { RelayReader } from '../core/node-internals.js';
 import { normalizeIp } from '../core/ip.js';
 import type { CompiledRoute, RouteTable } from '../routing/index.js';
+import type { ProxyProtocolVersion } from '../types.js';
 import { parseProxyHeader, MAX_PROXY_HEADER_BYTES } from '../protocol/proxy-protocol.js';
 import { proxySignature, sniffFirstBytes, type FirstBytes } from '../protocol/first-bytes.js';
 import { connectionContext } from '../engines/route-context.js';
@@ -203,7 +204,7 @@ export class Dispatcher implements AcceptSink {
     if (refusal) {
       if (isHttp) {
         cm.reportRefusal(record, refusal, route.name);
-        answerAndClose(record, refusal === 'route_max_connections' ? 429 : 403, 'blocked', clock.now());
+        answerAndClose(record, refusal === 'route_max_connections' || refusal === 'route_max_connections_per_ip' ? 429 : 403, 'blocked', clock.now());
       } else {
         cm.refuse(record, refusal, route.name);
       }
@@ -233,7 +234,8 @@ export class Dispatcher implements AcceptSink {
     forwardConnection(this.svc, record, {
       selector: routeRuntime(route).selector,
       ctx: () => connectionContext(record, clock.now()),
-      sendProxy: action.sendProxyProtocol ?? options.sendProxyProtocol,
+      // true was compiled to 'v1'
+      sendProxy: (action.sendProxyProtocol as ProxyProtocolVersion | undefined) ?? options.sendProxyProtocol,
       sniffed,
       firstBytes: guard,
     });

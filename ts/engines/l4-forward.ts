@@ -40,7 +40,7 @@ export function connectFirst(record: ConnectionRecord, plan: ConnectPlan): void 
   const attempt = (i: number): void => {
     const host = plan.hosts[i]!;
     record.startTimer(Timer.Connect, defaults.timeoutMs, record.now());
-    pending = connectUpstream({ host, port: plan.port, keepAlive: defaults.keepAlive, keepAliveInitialDelay: defaults.keepAliveInitialDelay, onread: plan.onread }, (r) => {
+    pending = connectUpstream({ host, port: plan.port, noDelay: defaults.noDelay, keepAlive: defaults.keepAlive, keepAliveInitialDelay: defaults.keepAliveInitialDelay, onread: plan.onread }, (r) => {
       pending = undefined;
       record.clearTimer(Timer.Connect);
       if (record.closed) {

@@ -7,6 +7,8 @@ import type { CompiledRoute } from '../routing/index.js';
 import { TargetSelector } from '../forwarding/target-selector.js';
 import { compileHeaderRules, type HeaderRules } from './http/headers.js';
 import { BasicAuth, RateLimiter } from './http/request-guards.js';
+import { JwtAuth } from './http/jwt-auth.js';
+import { compilePathPattern, type PathPattern } from '../routing/index.js';
 import { compilePathRewrite, type PathRewrite } from './http/path-rewrite.js';
 
 export interface RouteRuntime {
@@ -14,6 +16,11 @@ export interface RouteRuntime {
   readonly requestHeaders: HeaderRules | undefined;
   readonly responseHeaders: HeaderRules | undefined;
   readonly basicAuth: BasicAuth | undefined;
+  /** basicAuth.excludePaths: paths that need no credentials. */
+  readonly basicAuthExempt: readonly PathPattern[];
+  readonly jwtAuth: JwtAuth | undefined;
+  /** jwtAuth.excludePaths: paths that need no token. */
+  readonly jwtAuthExempt: readonly PathPattern[];
   readonly rateLimiter: RateLimiter | undefined;
   readonly pathRewrite: PathRewrite | undefined;
 }
@@ -37,6 +44,9 @@ export function routeRuntime(route: CompiledRoute): RouteRuntime {
       requestHeaders: compileHeaderRules(action.headers?.request),
       responseHeaders: compileHeaderRules(action.headers?.response),
       basicAuth: security?.basicAuth ? new BasicAuth(security.basicAuth) : undefined,
+      basicAuthExempt: (security?.basicAuth?.excludePaths ?? []).map((p) => compilePathPattern(p)),
+      jwtAuth: security?.jwtAuth ? new JwtAuth(security.jwtAuth) : undefined,
+      jwtAuthExempt: (security?.jwtAuth?.excludePaths ?? []).map((p) => compilePathPattern(p)),
       rateLimiter: security?.rateLimit ? new RateLimiter(security.rateLimit) : undefined,
       pathRewrite: action.target?.path !== undefined ? compilePathRewrite(action.target.path) : undefined,
     };

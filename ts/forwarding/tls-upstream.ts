@@ -11,6 +11,7 @@ export interface TlsConnectOptions {
   rejectUnauthorized?: boolean;
   /** Trusted CAs (PEM) when verifying; default the system store. */
   ca?: string | string[];
+  noDelay: boolean;
   keepAlive: boolean;
   keepAliveInitialDelay: number;
 }
@@ -38,7 +39,7 @@ export function connectTlsUpstream(o: TlsConnectOptions, done: (r: TlsConnectRes
   if (servername !== undefined) options.servername = servername;
   if (o.ca !== undefined) options.ca = o.ca;
   const socket = tls.connect(options);
-  socket.setNoDelay(true);
+  if (o.noDelay) socket.setNoDelay(true);
   if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveInitialDelay);
   return awaitReady(socket, 'secureConnect', done);
 }

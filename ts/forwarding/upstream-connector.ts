@@ -4,6 +4,7 @@ import type { CloseReason } from '../connection/close-reason.js';
 export interface ConnectOptions {
   host: string;
   port: number;
+  noDelay: boolean;
   keepAlive: boolean;
   keepAliveInitialDelay: number;
   /** Deliver reads through this callback instead of the Readable stream (see core/node-internals.ts). */
@@ -28,7 +29,7 @@ export function connectUpstream(o: ConnectOptions, done: (r: ConnectResult) => v
     host: o.host,
     port: o.port,
     allowHalfOpen: true,
-    noDelay: true,
+    noDelay: o.noDelay,
     keepAlive: o.keepAlive,
     keepAliveInitialDelay: o.keepAliveInitialDelay,
     onread: o.onread,

@@ -83,6 +83,8 @@ export class MetricsCollector {
   private readonly clock: Clock;
   private readonly ticker: Ticker;
   private task: TickerTask | undefined;
+  /** The second start() last ran in: history() reaches back no further. */
+  private startedSecond: number | undefined;
   private readonly conns = new Map<TrackedConnection, ConnState>();
   private readonly global: ThroughputTracker;
   /** Requests per second, counted in the `in` column. */
@@ -121,6 +123,7 @@ export class MetricsCollector {
 
   /** Schedule sampling on the shared ticker (no-op when disabled or already started). */
   start(): void {
+    this.startedSecond = this.nowSecond();
     if (!this.enabled || this.task) return;
     this.task = this.ticker.every(this.sampleIntervalMs, (now) => this.sample(now));
   }
@@ -290,7 +293,11 @@ export class MetricsCollector {
 
   private buildStats(): IMetrics {
     const rate = (w: number): IThroughput => this.global.rate(this.nowSecond(), clampWindow(w, this.retentionSeconds));
-    const history = (n: number): SecondBucket[] => this.global.history(this.nowSecond(), n);
+    // only seconds since start() (the second it ran in included), never padded with earlier ones
+    const history = (n: number): SecondBucket[] => {
+      const now = this.nowSecond();
+      return this.global.history(now, Math.min(n, this.startedSecond === undefined ? 0 : now - this.startedSecond));
+    };
     return {
       connections: {
         active: () => this.conns.size,

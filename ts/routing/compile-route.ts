@@ -8,8 +8,10 @@ import { compileHeaderMatcher, type HeaderMatcher } from './matchers/header.js';
 import { compileIpMatcher, type IpMatcher, type ParsedIpMatcher } from './matchers/ip.js';
 import { compilePathPattern, type PathPattern } from './matchers/path.js';
 import { compilePorts, type PortRanges } from './matchers/port.js';
-import { compileTlsVersions } from './matchers/tls-version.js';
+import type { SecureVersion } from 'node:tls';
+import { compileTlsVersions, tlsVersionRange } from './matchers/tls-version.js';
 import { checkRouteShape, type RouteCheckContext } from './validate-route.js';
+import { normalizeLegacyRoute, type RouteNote } from './legacy-route.js';
 
 export interface CompiledRoute {
   /** Position in the routes array given (disabled ones counted). */
@@ -26,12 +28,16 @@ export interface CompiledRoute {
   readonly blockIp: IpMatcher | undefined;
   /** security.maxConnections (defaults applied); 0 = unlimited. */
   readonly maxConnections: number;
+  /** security.maxConnectionsPerIP: one client IP's open connections on this route; 0 = unlimited. */
+  readonly maxConnectionsPerIP: number;
   /** Sorted, merged inclusive port ranges. */
   readonly ports: PortRanges;
   readonly domains: DomainMatcher | undefined;
   readonly path: PathPattern | undefined;
   readonly clientIp: ParsedIpMatcher | undefined;
   readonly tlsVersions: readonly string[] | undefined;
+  /** action.tls.versions of a terminating route: what its handshakes may negotiate. */
+  readonly tlsVersionRange: { readonly min: SecureVersion; readonly max: SecureVersion } | undefined;
   readonly headers: HeaderMatcher | undefined;
   /** Literal length of the path pattern, -1 without a path. */
   readonly pathLiteralLength: number;
@@ -74,12 +80,24 @@ function layerOf(r: IRouteConfig): 'l4' | 'http' {
     a.websocket !== undefined ||
     a.target?.path !== undefined ||
     s?.basicAuth !== undefined ||
-    s?.rateLimit !== undefined;
+    s?.rateLimit !== undefined ||
+    s?.jwtAuth !== undefined;
   return httpy ? 'http' : 'l4';
 }
 
-export function compileRoute(raw: unknown, index: number, name: string, ctx: RouteCheckContext, defaults: RouteDefaults | undefined): CompiledRoute {
+export function compileRoute(
+  input: unknown,
+  index: number,
+  name: string,
+  ctx: RouteCheckContext,
+  defaults: RouteDefaults | undefined,
+  notes?: RouteNote[],
+): CompiledRoute {
   const path = `routes[${index}]`;
+  // 19.x fields are mapped (or dropped with a note) before the route is validated.
+  const legacy = normalizeLegacyRoute(input, path);
+  notes?.push(...legacy.notes);
+  const raw = legacy.route;
   checkRouteShape(raw, path, ctx);
   const given = raw as IRouteConfig;
   const withDefaults: IRouteConfig = { ...given, action: { ...given.action } };
@@ -103,6 +121,9 @@ export function compileRoute(raw: unknown, index: number, name: string, ctx: Rou
 
   const layer = layerOf(config);
   const tlsMode = config.action.tls?.mode;
+  const versions = config.action.tls?.versions;
+  const terminates = tlsMode === 'terminate' || tlsMode === 'terminate-and-reencrypt';
+  const range = versions !== undefined && terminates ? tlsVersionRange(compileTlsVersions(versions, `${path}.action.tls.versions`)) : undefined;
   const criteriaCount =
     (domains ? 1 : 0) + (pathPattern ? 1 : 0) + (clientIp ? 1 : 0) + (tlsVersions ? 1 : 0) + (headers ? headers.count : 0);
   return Object.freeze({
@@ -116,11 +137,13 @@ export function compileRoute(raw: unknown, index: number, name: string, ctx: Rou
     allowIp,
     blockIp,
     maxConnections: sec?.maxConnections ?? 0,
+    maxConnectionsPerIP: sec?.maxConnectionsPerIP ?? 0,
     ports,
     domains,
     path: pathPattern,
     clientIp,
     tlsVersions,
+    tlsVersionRange: range === undefined ? undefined : Object.freeze(range),
     headers,
     pathLiteralLength: pathPattern ? pathPattern.literalLength : -1,
     criteriaCount,

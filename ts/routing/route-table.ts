@@ -3,7 +3,8 @@
  * of routes: port bucket, then the exact-domain list, the wildcard lists of the name's suffixes,
  * globs and domain-less routes, each sorted so the first full match is that list's best.
  */
-import { SmartProxyConfigError, configError } from '../core/errors.js';
+import { ConfigErrorCollector, SmartProxyConfigError, configError } from '../core/errors.js';
+import type { RouteNote } from './legacy-route.js';
 import type { ILogger, IRouteConfig, ISmartProxyOptions } from '../types.js';
 import { compileRoute, type CompiledRoute } from './compile-route.js';
 import { globMatch } from './matchers/glob.js';
@@ -162,6 +163,23 @@ function matchKey(r: CompiledRoute): string {
 }
 
 /** Validates and compiles routes; throws SmartProxyConfigError naming the route and field. */
+/**
+ * Routes that can never match what their port carries: a byte-stream route (plain TCP forward or
+ * socket handler, no TLS mode) that names domains other than '*' only matches clients whose
+ * first bytes carry a name (TLS SNI or an HTTP Host); plain TCP clients never do.
+ */
+function neverMatchingWarnings(routes: readonly CompiledRoute[]): Array<{ route: string; message: string }> {
+  const out: Array<{ route: string; message: string }> = [];
+  for (const r of routes) {
+    if (r.layer !== 'l4' || r.tlsMode !== undefined || r.domains === undefined || r.domains.onlyAny) continue;
+    out.push({
+      route: r.name,
+      message: `routes[${r.index}] ('${r.name}') is a byte-stream route that names domains: only TLS (SNI) or HTTP (Host) clients carry a name, plain TCP clients never match it; use domains: '*' or drop domains to serve every client`,
+    });
+  }
+  return out;
+}
+
 export function compileRoutes(routes: IRouteConfig[], options: CompileOptions = {}): RouteTable {
   if (!Array.isArray(routes)) throw configError('routes', 'must be an array of routes');
   const defaults = options.defaults;
@@ -173,34 +191,44 @@ export function compileRoutes(routes: IRouteConfig[], options: CompileOptions = 
   const ctx = { hasDefaultTarget: defaults?.target !== undefined, hasCertificateProvider: options.hasCertificateProvider };
 
   const explicit = new Map<string, number>();
+  const duplicates = new ConfigErrorCollector();
   routes.forEach((r: unknown, i) => {
     const name = isObj(r) && typeof r.name === 'string' ? r.name : undefined;
     if (name === undefined) return;
     const first = explicit.get(name);
-    if (first !== undefined) {
-      throw new SmartProxyConfigError('SPX_ERR_ROUTE_DUPLICATE_NAME', `routes[${i}].name`, `'${name}' is already the name of routes[${first}]`);
-    }
-    explicit.set(name, i);
+    duplicates.run(() => {
+      if (first !== undefined) throw new SmartProxyConfigError('SPX_ERR_ROUTE_DUPLICATE_NAME', `routes[${i}].name`, `'${name}' is already the name of routes[${first}]`);
+    });
+    if (first === undefined) explicit.set(name, i);
   });
+  duplicates.throwIfAny();
 
   const compiled: CompiledRoute[] = [];
   const seen = new Map<string, CompiledRoute>();
+  const notes: RouteNote[] = [];
+  // Every route's problems are reported in one throw (error.errors), not one per run.
+  const problems = new ConfigErrorCollector();
   routes.forEach((raw: unknown, i) => {
     let name = isObj(raw) && typeof raw.name === 'string' ? raw.name : `route-${i}`;
     if (!(isObj(raw) && typeof raw.name === 'string')) for (let n = 2; explicit.has(name); n++) name = `route-${i}-${n}`;
-    const route = compileRoute(raw, i, name, ctx, defaults);
-    if (route.config.enabled === false) return;
-    const key = matchKey(route);
-    const twin = seen.get(key);
-    if (twin !== undefined) {
-      options.logger?.warn(
-        { route: route.name, other: twin.name },
-        `routes[${i}] ('${route.name}') has the same match and priority as routes[${twin.index}] ('${twin.name}'); it is only chosen when that one is not`,
-      );
-    } else {
-      seen.set(key, route);
-    }
-    compiled.push(route);
+    problems.run(() => {
+      const route = compileRoute(raw, i, name, ctx, defaults, notes);
+      if (route.config.enabled === false) return;
+      const key = matchKey(route);
+      const twin = seen.get(key);
+      if (twin !== undefined) {
+        options.logger?.warn(
+          { route: route.name, other: twin.name },
+          `routes[${i}] ('${route.name}') has the same match and priority as routes[${twin.index}] ('${twin.name}'); it is only chosen when that one is not`,
+        );
+      } else {
+        seen.set(key, route);
+      }
+      compiled.push(route);
+    });
   });
+  problems.throwIfAny();
+  for (const n of notes) options.logger?.warn({ field: n.path }, `${n.path}: ${n.message}`);
+  for (const w of neverMatchingWarnings(compiled)) options.logger?.warn({ route: w.route }, w.message);
   return new RouteTable(compiled);
 }

@@ -4,7 +4,12 @@
  * Pattern syntax (ports, domains, paths, IPs, headers) is checked by the matcher compilers.
  */
 import { configError } from '../core/errors.js';
+import { createPublicKey } from 'node:crypto';
 import { compileIpMatcher } from './matchers/ip.js';
+import { compileTlsVersions } from './matchers/tls-version.js';
+import { compilePathPattern } from './matchers/path.js';
+import { checkPemPair } from './validate-pem.js';
+import { checkTemplate, HEADER_TEMPLATE_VARS } from './template-vars.js';
 import { bool, func, isObj, knownKeys, num, obj, oneOf, str, strArray, strRecord, type Obj } from './validate-util.js';
 
 export interface RouteCheckContext {
@@ -13,10 +18,10 @@ export interface RouteCheckContext {
   hasCertificateProvider: boolean | undefined;
 }
 
-const ROUTE_KEYS = ['name', 'priority', 'enabled', 'match', 'action', 'security'] as const;
+const ROUTE_KEYS = ['name', 'id', 'description', 'tags', 'priority', 'enabled', 'match', 'action', 'security'] as const;
 const MATCH_KEYS = ['ports', 'domains', 'path', 'clientIp', 'tlsVersion', 'headers'] as const;
 const ACTION_KEYS = ['type', 'protocol', 'target', 'tls', 'websocket', 'loadBalancing', 'headers', 'sendProxyProtocol', 'socketHandler'] as const;
-const SECURITY_KEYS = ['ipAllowList', 'ipBlockList', 'maxConnections', 'basicAuth', 'rateLimit'] as const;
+const SECURITY_KEYS = ['ipAllowList', 'ipBlockList', 'maxConnections', 'maxConnectionsPerIP', 'basicAuth', 'rateLimit', 'jwtAuth'] as const;
 
 export function checkTarget(v: unknown, path: string): void {
   const t = obj(v, path);
@@ -42,10 +47,12 @@ export function checkSecurity(v: unknown, path: string): void {
   if (s.ipAllowList !== undefined) compileIpMatcher(strArray(s.ipAllowList, `${path}.ipAllowList`, false), `${path}.ipAllowList`);
   if (s.ipBlockList !== undefined) compileIpMatcher(strArray(s.ipBlockList, `${path}.ipBlockList`, false), `${path}.ipBlockList`);
   if (s.maxConnections !== undefined) num(s.maxConnections, `${path}.maxConnections`, { integer: true, min: 0 });
+  if (s.maxConnectionsPerIP !== undefined) num(s.maxConnectionsPerIP, `${path}.maxConnectionsPerIP`, { integer: true, min: 0 });
   if (s.basicAuth !== undefined) {
     const p = `${path}.basicAuth`;
     const b = obj(s.basicAuth, p);
-    knownKeys(b, ['users', 'realm'], p);
+    knownKeys(b, ['users', 'realm', 'excludePaths'], p);
+    if (b.excludePaths !== undefined) checkPaths(b.excludePaths, `${p}.excludePaths`);
     if (!Array.isArray(b.users) || b.users.length === 0) throw configError(`${p}.users`, 'must be a non-empty array of { username, password }');
     b.users.forEach((u: unknown, i) => {
       const up = `${p}.users[${i}]`;
@@ -63,18 +70,82 @@ export function checkSecurity(v: unknown, path: string): void {
   if (s.rateLimit !== undefined) {
     const p = `${path}.rateLimit`;
     const r = obj(s.rateLimit, p);
-    knownKeys(r, ['maxRequests', 'windowSeconds', 'keyBy', 'headerName'], p);
+    knownKeys(r, ['maxRequests', 'windowSeconds', 'keyBy', 'headerName', 'errorMessage'], p);
     num(r.maxRequests, `${p}.maxRequests`, { integer: true, positive: true });
+    if (r.windowSeconds === undefined) throw configError(`${p}.windowSeconds`, 'is required (19.x: window)');
     num(r.windowSeconds, `${p}.windowSeconds`, { positive: true, max: 86_400 });
+    if (r.errorMessage !== undefined) str(r.errorMessage, `${p}.errorMessage`, false);
     if (r.keyBy !== undefined) oneOf(r.keyBy, ['ip', 'path', 'header'] as const, `${p}.keyBy`);
     if (r.headerName !== undefined) str(r.headerName, `${p}.headerName`);
     if (r.keyBy === 'header' && r.headerName === undefined) throw configError(`${p}.headerName`, "is required when keyBy is 'header'");
+  }
+  if (s.jwtAuth !== undefined) checkJwt(s.jwtAuth, `${path}.jwtAuth`);
+}
+
+function checkPaths(v: unknown, path: string): void {
+  strArray(v, path, false).forEach((x, i) => compilePathPattern(x, `${path}[${i}]`));
+}
+
+function checkJwt(v: unknown, path: string): void {
+  const j = obj(v, path);
+  knownKeys(j, ['secret', 'publicKey', 'algorithm', 'issuer', 'audience', 'expiresIn', 'excludePaths'], path);
+  const alg = j.algorithm === undefined ? (j.publicKey !== undefined ? 'RS256' : 'HS256') : oneOf(j.algorithm, ['HS256', 'RS256'] as const, `${path}.algorithm`);
+  if (alg === 'HS256') {
+    if (j.secret === undefined) throw configError(`${path}.secret`, 'is required for HS256');
+    str(j.secret, `${path}.secret`);
+    if ((j.secret as string).length === 0) throw configError(`${path}.secret`, 'is empty');
+    if (j.publicKey !== undefined) throw configError(`${path}.publicKey`, "is not used with HS256: set algorithm: 'RS256'");
+  } else {
+    // 19.x routes put the RS256 key in `secret`
+    const keyPath = j.publicKey !== undefined ? `${path}.publicKey` : `${path}.secret`;
+    const pem = j.publicKey ?? j.secret;
+    if (pem === undefined) throw configError(`${path}.publicKey`, 'is required for RS256 (a PEM public key or certificate)');
+    str(pem, keyPath);
+    let type: string | undefined;
+    try {
+      type = createPublicKey(pem as string).asymmetricKeyType;
+    } catch (err) {
+      throw configError(keyPath, `is not a PEM public key or certificate (${(err as Error).message})`);
+    }
+    if (type !== 'rsa') throw configError(keyPath, `is a${type === 'ec' || type === 'ed25519' ? 'n' : ''} ${type ?? 'unknown'} key: RS256 needs an RSA key`);
+  }
+  if (j.issuer !== undefined) str(j.issuer, `${path}.issuer`);
+  if (j.audience !== undefined) str(j.audience, `${path}.audience`);
+  if (j.expiresIn !== undefined) num(j.expiresIn, `${path}.expiresIn`, { positive: true });
+  if (j.excludePaths !== undefined) checkPaths(j.excludePaths, `${path}.excludePaths`);
+}
+
+/** The contract's loadBalancing.healthCheck (ms). */
+export function checkHealthCheck(v: unknown, path: string): void {
+  const h = obj(v, path);
+  knownKeys(h, ['type', 'path', 'interval', 'timeout', 'unhealthyThreshold', 'healthyThreshold', 'expectStatus'], path);
+  if (h.type !== undefined) oneOf(h.type, ['tcp', 'http'] as const, `${path}.type`);
+  if (h.path !== undefined) {
+    str(h.path, `${path}.path`);
+    if (!(h.path as string).startsWith('/')) throw configError(`${path}.path`, `${JSON.stringify(h.path)} must start with '/'`);
+  }
+  if (h.interval !== undefined) num(h.interval, `${path}.interval`, { integer: true, positive: true });
+  if (h.timeout !== undefined) num(h.timeout, `${path}.timeout`, { integer: true, positive: true });
+  if (h.unhealthyThreshold !== undefined) num(h.unhealthyThreshold, `${path}.unhealthyThreshold`, { integer: true, positive: true });
+  if (h.healthyThreshold !== undefined) num(h.healthyThreshold, `${path}.healthyThreshold`, { integer: true, positive: true });
+  if (h.expectStatus !== undefined) {
+    if (!Array.isArray(h.expectStatus) || h.expectStatus.length === 0) throw configError(`${path}.expectStatus`, 'must be a non-empty array of status codes');
+    h.expectStatus.forEach((c: unknown, i) => num(c, `${path}.expectStatus[${i}]`, { integer: true, min: 100, max: 599 }));
   }
 }
 
 function checkTls(v: unknown, path: string, ctx: RouteCheckContext): void {
   const t = obj(v, path);
-  knownKeys(t, ['mode', 'certificate', 'verifyBackend', 'backendCa'], path);
+  knownKeys(t, ['mode', 'certificate', 'verifyBackend', 'backendCa', 'acme', 'versions'], path);
+  if (t.versions !== undefined) compileTlsVersions(t.versions, `${path}.versions`);
+  if (t.acme !== undefined) {
+    const ac = obj(t.acme, `${path}.acme`);
+    knownKeys(ac, ['email', 'useProduction', 'challengePort', 'renewBeforeDays'], `${path}.acme`);
+    if (ac.email !== undefined) str(ac.email, `${path}.acme.email`);
+    if (ac.useProduction !== undefined) bool(ac.useProduction, `${path}.acme.useProduction`);
+    if (ac.challengePort !== undefined) num(ac.challengePort, `${path}.acme.challengePort`, { integer: true, min: 1, max: 65535 });
+    if (ac.renewBeforeDays !== undefined) num(ac.renewBeforeDays, `${path}.acme.renewBeforeDays`, { positive: true });
+  }
   const mode = oneOf(t.mode, ['passthrough', 'terminate', 'terminate-and-reencrypt'] as const, `${path}.mode`);
   if (t.verifyBackend !== undefined && typeof t.verifyBackend !== 'boolean') throw configError(`${path}.verifyBackend`, `${String(t.verifyBackend)} is not a boolean`);
   if (t.backendCa !== undefined) strArray(t.backendCa, `${path}.backendCa`);
@@ -87,6 +158,7 @@ function checkTls(v: unknown, path: string, ctx: RouteCheckContext): void {
     knownKeys(c, ['key', 'cert'], `${path}.certificate`);
     str(c.key, `${path}.certificate.key`);
     str(c.cert, `${path}.certificate.cert`);
+    checkPemPair(c.key as string, c.cert as string, `${path}.certificate`);
   }
   if (mode === 'passthrough' && cert !== undefined) throw configError(`${path}.certificate`, 'is not used with passthrough (the backend holds the certificate)');
   if (mode !== 'passthrough' && cert === undefined && ctx.hasCertificateProvider === false) {
@@ -112,8 +184,9 @@ function checkAction(v: unknown, path: string, ctx: RouteCheckContext): void {
   if (a.loadBalancing !== undefined) {
     const p = `${path}.loadBalancing`;
     const lb = obj(a.loadBalancing, p);
-    knownKeys(lb, ['algorithm'], p);
+    knownKeys(lb, ['algorithm', 'healthCheck'], p);
     oneOf(lb.algorithm, ['round-robin', 'least-connections', 'ip-hash'] as const, `${p}.algorithm`);
+    if (lb.healthCheck !== undefined) checkHealthCheck(lb.healthCheck, `${p}.healthCheck`);
   }
   if (a.headers !== undefined) {
     const p = `${path}.headers`;
@@ -126,6 +199,7 @@ function checkAction(v: unknown, path: string, ctx: RouteCheckContext): void {
         // A rule can never put a line break or a NUL into a forwarded head (header injection).
         if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) throw configError(`${p}.${side}.${name}`, 'is not a valid header name (RFC 9110 token)');
         if (/[\r\n\0]/.test(value)) throw configError(`${p}.${side}.${name}`, 'must not contain CR, LF or NUL');
+        checkTemplate(value, HEADER_TEMPLATE_VARS, `${p}.${side}.${name}`);
       }
     }
   }
@@ -146,6 +220,9 @@ export function checkRouteShape(v: unknown, path: string, ctx: RouteCheckContext
   const r = obj(v, path);
   knownKeys(r, ROUTE_KEYS, path);
   if (r.name !== undefined) str(r.name, `${path}.name`);
+  if (r.id !== undefined) str(r.id, `${path}.id`);
+  if (r.description !== undefined) str(r.description, `${path}.description`, false);
+  if (r.tags !== undefined) strArray(r.tags, `${path}.tags`, false);
   if (r.priority !== undefined) num(r.priority, `${path}.priority`);
   if (r.enabled !== undefined) bool(r.enabled, `${path}.enabled`);
   if (r.match === undefined) throw configError(`${path}.match`, 'is required');
@@ -156,6 +233,12 @@ export function checkRouteShape(v: unknown, path: string, ctx: RouteCheckContext
   if (m.headers !== undefined && !isObj(m.headers)) throw configError(`${path}.match.headers`, 'must be an object of header name -> string | RegExp');
   if (r.action === undefined) throw configError(`${path}.action`, 'is required');
   checkAction(r.action, `${path}.action`, ctx);
+  const a = r.action as Obj;
+  if (isObj(a.target) && typeof a.target.path === 'string') {
+    // target.path fills {path}, {remainder} and the :params of match.path
+    const params = typeof m.path === 'string' ? [...m.path.matchAll(/:([A-Za-z_][A-Za-z0-9_]*)/g)].map((x) => x[1]!) : [];
+    checkTemplate(a.target.path, ['path', 'remainder', ...params], `${path}.action.target.path`);
+  }
   if (r.security !== undefined) checkSecurity(r.security, `${path}.security`);
   return r;
 }

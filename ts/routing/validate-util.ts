@@ -1,15 +1,9 @@
 /** Small runtime type checks that throw config errors naming the field path. */
-import { configError } from '../core/errors.js';
+import { configError, describeValue, unknownFieldProblem } from '../core/errors.js';
 
 export type Obj = Record<string, unknown>;
 
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 40)}...` : v}'`;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return typeof v === 'object' ? 'an object' : typeof v;
-}
+export const describe = describeValue;
 
 export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof RegExp);
@@ -22,7 +16,7 @@ export function obj(v: unknown, path: string): Obj {
 
 export function knownKeys(o: Obj, allowed: readonly string[], path: string): void {
   for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) throw configError(`${path}.${k}`, `unknown field (allowed: ${allowed.join(', ')})`);
+    if (!allowed.includes(k)) throw configError(`${path}.${k}`, unknownFieldProblem(k, allowed));
   }
 }
 

@@ -88,6 +88,8 @@ export interface CertStoreDeps {
   tls?: ContextSettings;
   /** For clients whose SNI no certificate names (options `tls.defaultCertificate`). */
   defaultCertificate?: PemPair;
+  /** A certProvisionFunction that throws (or times out) falls back to ACME when configured (options certProvisionFallbackToAcme). Default true. */
+  fallbackToAcme?: boolean;
 }
 
 interface RouteCert {
@@ -257,6 +259,12 @@ export class CertStore {
         }
       } else {
         error = outcome.error;
+        if (acme !== undefined && this.#deps.fallbackToAcme !== false) {
+          // certProvisionFallbackToAcme (19.x, default true): a failed provision is ordered from ACME
+          this.#deps.logger.warn({ route: route.name, domain, error }, 'certProvisionFunction failed; ordering the certificate from ACME');
+          acmeRoutes.push(route);
+          continue;
+        }
       }
       events.push(['certificate:failed', { routeName: route.name, domain, source: 'self-signed', error }]);
       pending.push({ route, state: 'error', error });
@@ -370,13 +378,9 @@ export class CertStore {
   /** The context for a handshake; never throws. `route` is the route matched for this connection. */
   secureContextFor(servername: string | undefined, route: CompiledRoute | undefined): tls.SecureContext {
     const st = this.#state;
-    const hit = st.index.lookup(servername);
-    if (hit !== undefined) return hit.context;
-    if (route !== undefined) {
-      const own = st.byRoute.get(route.name);
-      if (own !== undefined) return own.entry.context;
-    }
-    return (st.byDefault ?? this.#fallbackContext()).context;
+    const entry = st.index.lookup(servername) ?? (route !== undefined ? st.byRoute.get(route.name)?.entry : undefined) ?? st.byDefault ?? this.#fallbackContext();
+    const range = route?.tlsVersionRange;
+    return range === undefined ? entry.context : this.#cache.variant(entry, range).context;
   }
 
   #fallbackContext(): CachedContext {

@@ -8,10 +8,13 @@ import type { PemPair } from './secure-context-cache.js';
 export type ProvisionFunction = NonNullable<ISmartProxyOptions['certProvisionFunction']>;
 export type ProvisionOutcome = { kind: 'pair'; pair: PemPair } | { kind: 'http01' } | { kind: 'error'; error: string };
 
-function isPair(v: unknown): v is PemPair {
-  if (v === null || typeof v !== 'object') return false;
+/** `{ key, cert }`, or 19.x's certificate object (`privateKey`, and the certificate in `publicKey`). */
+function pairOf(v: unknown): PemPair | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
   const o = v as Record<string, unknown>;
-  return typeof o.key === 'string' && typeof o.cert === 'string';
+  if (typeof o.key === 'string' && typeof o.cert === 'string') return { key: o.key, cert: o.cert };
+  if (typeof o.privateKey === 'string' && typeof o.publicKey === 'string') return { key: o.privateKey, cert: o.publicKey };
+  return undefined;
 }
 
 export async function provisionCertificate(fn: ProvisionFunction, domain: string, timeoutMs: number): Promise<ProvisionOutcome> {
@@ -23,8 +26,9 @@ export async function provisionCertificate(fn: ProvisionFunction, domain: string
   try {
     const answer: unknown = await Promise.race([Promise.resolve().then(() => fn(domain)), timeout]);
     if (answer === 'http01') return { kind: 'http01' };
-    if (!isPair(answer)) return { kind: 'error', error: `certProvisionFunction('${domain}') returned neither { key, cert } nor 'http01'` };
-    return { kind: 'pair', pair: { key: answer.key, cert: answer.cert } };
+    const pair = pairOf(answer);
+    if (pair === undefined) return { kind: 'error', error: `certProvisionFunction('${domain}') returned neither { key, cert } (or { privateKey, publicKey }) nor 'http01'` };
+    return { kind: 'pair', pair };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return { kind: 'error', error: `certProvisionFunction('${domain}') failed: ${message}` };

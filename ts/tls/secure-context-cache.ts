@@ -18,6 +18,14 @@ export interface CachedContext {
   readonly id: string;
   readonly context: tls.SecureContext;
   readonly info: CertInfo;
+  /** What it was built from (a route's tls.versions builds a variant of it). */
+  readonly pair: PemPair;
+}
+
+/** A route's tls.versions: the lowest and highest version its handshakes may use. */
+export interface VersionRange {
+  readonly min: tls.SecureVersion;
+  readonly max: tls.SecureVersion;
 }
 
 /** TLS versions offered on terminated connections (the lowest is `tls.minVersion`). */
@@ -30,6 +38,8 @@ export interface ContextSettings {
   minVersion?: tls.SecureVersion | undefined;
   ecdhCurve?: string | undefined;
   sessionTimeout?: number | undefined;
+  /** false: no session tickets (SSL_OP_NO_TICKET; options allowSessionTicket). Default true. */
+  sessionTickets?: boolean | undefined;
 }
 
 export function pairId(pair: PemPair): string {
@@ -37,24 +47,24 @@ export function pairId(pair: PemPair): string {
 }
 
 /** Builds a context and inspects the certificate; throws when the PEM or the key does not load. */
-export function buildContext(pair: PemPair, id = pairId(pair), settings: ContextSettings = {}): CachedContext {
+export function buildContext(pair: PemPair, id = pairId(pair), settings: ContextSettings = {}, range?: VersionRange): CachedContext {
   const info = inspectCertificate(pair.cert);
   const context = tls.createSecureContext({
     key: pair.key,
     cert: pair.cert,
-    minVersion: settings.minVersion ?? TLS_MIN_VERSION,
-    maxVersion: TLS_MAX_VERSION,
+    minVersion: range?.min ?? settings.minVersion ?? TLS_MIN_VERSION,
+    maxVersion: range?.max ?? TLS_MAX_VERSION,
     // The server picks the cipher by its own order (nginx ssl_prefer_server_ciphers, HAProxy's
     // default): a client cannot talk it down to, say, AES128-SHA when ECDHE-GCM is shared.
     honorCipherOrder: true,
     // No client-initiated renegotiation (a CPU DoS; nginx refuses it too): a bare server TLSSocket
     // does not get Node's own renegotiation limit, which only tls.Server wires up.
-    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION | (settings.sessionTickets === false ? constants.SSL_OP_NO_TICKET : 0),
     ...(settings.ciphers !== undefined ? { ciphers: settings.ciphers } : {}),
     ...(settings.ecdhCurve !== undefined ? { ecdhCurve: settings.ecdhCurve } : {}),
     ...(settings.sessionTimeout !== undefined ? { sessionTimeout: settings.sessionTimeout } : {}),
   });
-  return Object.freeze({ id, context, info });
+  return Object.freeze({ id, context, info, pair });
 }
 
 export class ContextGeneration {
@@ -86,6 +96,8 @@ export class ContextGeneration {
 
 export class SecureContextCache {
   #live: ReadonlyMap<string, CachedContext> = new Map();
+  /** Contexts of live entries for a route's tls.versions, keyed `id|min|max`, built on first use. */
+  #variants = new Map<string, CachedContext>();
   #created = 0;
 
   constructor(private readonly settings: ContextSettings = {}) {}
@@ -98,6 +110,20 @@ export class SecureContextCache {
   /** Make a generation the live set (entries it did not use are released). */
   commit(gen: ContextGeneration): void {
     this.#live = new Map(gen.entries());
+    for (const [key, v] of this.#variants) if (!this.#live.has(v.id)) this.#variants.delete(key);
+  }
+
+  /** `entry` limited to a route's version range (built once per entry and range). Throws on bad settings. */
+  variant(entry: CachedContext, range: VersionRange): CachedContext {
+    const key = `${entry.id}|${range.min}|${range.max}`;
+    let v = this.#variants.get(key);
+    if (v === undefined) {
+      v = buildContext(entry.pair, entry.id, this.settings, range);
+      this.#created++;
+      // bounded by the entries x the distinct ranges in the table; commit drops those of entries no longer live
+      this.#variants.set(key, v);
+    }
+    return v;
   }
 
   /** Contexts live now. */

@@ -8,16 +8,9 @@
  * certificate does not carry its ~1.9 MiB of heap.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type forge from 'node-forge';
-
-let forgeModule: typeof forge | undefined;
-/** node-forge (CommonJS), required the first time a certificate is built. */
-function loadForge(): typeof forge {
-  forgeModule ??= createRequire(import.meta.url)('node-forge') as typeof forge;
-  return forgeModule;
-}
+import { loadForge } from './forge.js';
 
 /** A PEM-encoded private key and certificate. */
 export interface IPemPair {

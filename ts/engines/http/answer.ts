@@ -12,7 +12,7 @@ import { localResponse } from './responses.js';
 /** Longest a connection lingers after a local answer, whatever the client still sends. */
 export const LINGER_MS = 30_000;
 
-export function answerAndClose(record: ConnectionRecord, status: number, reason: CloseReason, now: number, headers?: Record<string, string>): void {
+export function answerAndClose(record: ConnectionRecord, status: number, reason: CloseReason, now: number, headers?: Record<string, string>, body?: string): void {
   if (record.closed) return;
   const s = record.stream;
   let flushed = false;
@@ -27,7 +27,7 @@ export function answerAndClose(record: ConnectionRecord, status: number, reason:
     ended = true;
     done();
   });
-  s.end(localResponse(status, headers), () => {
+  s.end(localResponse(status, headers, body), () => {
     flushed = true;
     done();
   });

@@ -14,7 +14,7 @@
  */
 import type * as net from 'node:net';
 import { Timer, type CloseReason, type ConnectionEngine, type ConnectionRecord } from '../../connection/connection-record.js';
-import { sniffHttpRequest, refusalStatus, MAX_HTTP_HEAD_BYTES } from '../../protocol/http-head.js';
+import { sniffHttpRequest, refusalStatus } from '../../protocol/http-head.js';
 import { BodyTracker } from '../../protocol/http-framing.js';
 import type { PendingConnect } from '../../forwarding/upstream-connector.js';
 import type { CompiledRoute } from '../../routing/index.js';
@@ -29,8 +29,6 @@ import { relayWebSocket } from './websocket-relay.js';
 import { answerAndClose, lingerAfterFin } from './answer.js';
 
 const EMPTY = Buffer.alloc(0);
-/** Client bytes held while a request waits for its backend or response, before reading pauses. */
-const MAX_PENDING_BYTES = 4 * MAX_HTTP_HEAD_BYTES;
 /** A complete response up to this size is copied behind its head and written once. */
 const SMALL_RESPONSE_BYTES = 16 * 1024;
 
@@ -110,7 +108,7 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
     }
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     if (this.phase === 'head') this.nextRequest();
-    else if (this.buf.length > MAX_PENDING_BYTES) this.stream.pause();
+    else if (this.buf.length > this.svc.options.maxPendingDataSize) this.stream.pause();
   };
 
   private readonly onClientEnd = (): void => {
@@ -143,11 +141,11 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
   }
 
   /** Answer locally and close the connection. */
-  private reject(status: number, reason: CloseReason, headers?: Record<string, string>): void {
+  private reject(status: number, reason: CloseReason, headers?: Record<string, string>, body?: string): void {
     this.dropExchange();
     this.phase = 'done';
     this.detachClient();
-    answerAndClose(this.record, status, reason, this.svc.clock.now(), headers);
+    answerAndClose(this.record, status, reason, this.svc.clock.now(), headers, body);
   }
 
   private dropExchange(): void {
@@ -180,7 +178,7 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
     }
     const decision = admitRequest(r, record, this.isTls, svc);
     if ('status' in decision) {
-      this.reject(decision.status, decision.reason, decision.headers);
+      this.reject(decision.status, decision.reason, decision.headers, decision.body);
       return;
     }
     if ('handoff' in decision) {
@@ -257,7 +255,7 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
     const up = ex?.upstream;
     if (!ex || !up) {
       this.buf = this.buf.length === 0 ? chunk.subarray(start) : Buffer.concat([this.buf, chunk.subarray(start)]);
-      if (this.buf.length > MAX_PENDING_BYTES) this.stream.pause();
+      if (this.buf.length > this.svc.options.maxPendingDataSize) this.stream.pause();
       return;
     }
     const end = ex.reqBody.advance(chunk, start);

@@ -7,8 +7,9 @@ import { readUntilDecided } from '../../connection/read-until.js';
 import { recordOf } from '../../connection/connection-record.js';
 import { detachedRecord } from '../../connection/detached.js';
 import { sniffHttpRequest, hostWithoutPort, refusalStatus, MAX_HTTP_HEAD_BYTES, type HttpSniffResult } from '../../protocol/http-head.js';
+import { judgeRequest } from '../../protocol/request-policy.js';
 import type { IRouteContext } from '../../types.js';
-import { formatResponse } from './responses.js';
+import { formatResponse, formatResponseHead } from './responses.js';
 
 type HttpHead = Extract<HttpSniffResult, { kind: 'ok' }>;
 
@@ -19,9 +20,9 @@ const HEAD_TIMEOUT_MS = 10_000;
  * connection is then half-closed: a client that neither reads nor closes is bounded by
  * halfCloseTimeout.
  */
-export function writeHttpResponse(socket: net.Socket, status: number, headers: Record<string, string>, body = ''): void {
+export function writeHttpResponse(socket: net.Socket, status: number, headers: Record<string, string>, body: string | Buffer = ''): void {
   if (socket.destroyed) return;
-  socket.end(formatResponse(status, headers, body));
+  socket.end(typeof body === 'string' ? formatResponse(status, headers, body) : Buffer.concat([Buffer.from(formatResponseHead(status, headers, body.length)), body]));
   const record = recordOf(socket);
   record?.markHalfClosed(record.now());
 }
@@ -40,6 +41,46 @@ export function withRequestHead(socket: net.Socket, answer: (head: HttpHead) => 
     if (result?.kind === 'invalid') return writeHttpResponse(socket, refusalStatus(result.reason), {});
     if (!result || result.kind !== 'ok') return writeHttpResponse(socket, 400, {});
     answer(result);
+  });
+  record.startEngineTimer(HEAD_TIMEOUT_MS, record.now(), () => {
+    cancel();
+    writeHttpResponse(socket, 408, {});
+  });
+}
+
+/** Largest request body SocketHandlers.httpServer reads (past it: 413). */
+export const MAX_ONE_SHOT_BODY = 1024 * 1024;
+
+type HeadAndBody = { kind: 'need-more' } | { kind: 'answer'; status: number; headers?: Record<string, string> } | { kind: 'ok'; head: HttpHead; body: Buffer };
+
+/** A request head and its Content-Length body (chunked bodies are not read: 411), at the start of `buf`. */
+function parseHeadAndBody(buf: Buffer): HeadAndBody {
+  const r = sniffHttpRequest(buf);
+  if (r.kind === 'need-more') return { kind: 'need-more' };
+  if (r.kind !== 'ok') return { kind: 'answer', status: r.kind === 'invalid' ? refusalStatus(r.reason) : 400 };
+  const verdict = judgeRequest(r);
+  if (!verdict.ok) return { kind: 'answer', status: verdict.status };
+  const f = verdict.framing;
+  if (f.kind === 'chunked') return { kind: 'answer', status: 411 };
+  const length = f.kind === 'length' ? f.length : 0;
+  if (length > MAX_ONE_SHOT_BODY) return { kind: 'answer', status: 413 };
+  if (buf.length < r.headLength + length) return { kind: 'need-more' };
+  return { kind: 'ok', head: r, body: buf.subarray(r.headLength, r.headLength + length) };
+}
+
+/**
+ * Read one request (head, then a Content-Length body up to 1 MiB) within 10 s, then call
+ * `answer`; malformed, oversized or chunked requests are answered here (400/411/413/431).
+ */
+export function withRequest(socket: net.Socket, answer: (head: HttpHead, body: Buffer) => void): void {
+  const record = recordOf(socket) ?? detachedRecord(socket);
+  const cancel = readUntilDecided(socket, undefined, parseHeadAndBody, MAX_HTTP_HEAD_BYTES + MAX_ONE_SHOT_BODY + 1, (failure, result) => {
+    record.clearEngineTimer();
+    if (failure === 'closed') return void socket.destroy();
+    if (failure === 'too_large') return writeHttpResponse(socket, 431, {});
+    if (!result || result.kind === 'need-more') return writeHttpResponse(socket, 400, {});
+    if (result.kind === 'answer') return writeHttpResponse(socket, result.status, result.headers ?? {});
+    answer(result.head, result.body);
   });
   record.startEngineTimer(HEAD_TIMEOUT_MS, record.now(), () => {
     cancel();

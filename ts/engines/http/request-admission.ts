@@ -9,6 +9,7 @@ import { hostWithoutPort, MAX_HTTP_HEAD_BYTES, type HttpSniffResult } from '../.
 import type { CompiledRoute } from '../../routing/index.js';
 import type { IRouteContext } from '../../types.js';
 import { routeRuntime, type RouteRuntime } from '../route-runtime.js';
+import { authorize } from './route-auth.js';
 import type { Framing } from '../../protocol/http-framing.js';
 import { judgeRequest } from '../../protocol/request-policy.js';
 import { buildRequestHead, connectionTokens, headerRecord, headerValue } from './headers.js';
@@ -39,6 +40,8 @@ export interface LocalAnswer {
   /** What the connection closes with after the answer. */
   reason: CloseReason;
   headers?: Record<string, string>;
+  /** Plain-text body instead of `<status> <reason>` (e.g. security.rateLimit.errorMessage). */
+  body?: string;
 }
 
 /** The request matched a socket-handler route (e.g. an HTTP -> HTTPS redirect): the connection is handed over. */
@@ -81,19 +84,24 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
   const refusal = deps.cm.admitRoute(record, route);
   if (refusal) {
     deps.cm.reportRefusal(record, refusal, route.name);
-    return refusal === 'route_max_connections' ? { status: 429, reason: 'rate_limited' } : { status: 403, reason: 'blocked' };
+    return refusal === 'route_max_connections' || refusal === 'route_max_connections_per_ip' ? { status: 429, reason: 'rate_limited' } : { status: 403, reason: 'blocked' };
   }
   const rt = routeRuntime(route);
-  if (rt.basicAuth && !rt.basicAuth.check(headerValue(r.headers, 'authorization'))) {
-    deps.cm.reportRefusal(record, 'auth_failed', route.name);
-    return { status: 401, reason: 'auth_failed', headers: { 'WWW-Authenticate': rt.basicAuth.challenge } };
-  }
   const now = deps.clock.now();
+  if (rt.basicAuth !== undefined || rt.jwtAuth !== undefined) {
+    const auth = authorize(rt, headerValue(r.headers, 'authorization'), path, now);
+    if (!auth.ok) {
+      deps.cm.reportRefusal(record, 'auth_failed', route.name);
+      return { status: 401, reason: 'auth_failed', headers: { 'WWW-Authenticate': auth.challenge } };
+    }
+  }
   if (rt.rateLimiter) {
     const key = rt.rateLimiter.keyFor(record.clientIp, path, (n) => headers()[n]);
     if (!rt.rateLimiter.allow(key, now)) {
       deps.cm.reportRefusal(record, 'request_rate_limit', route.name);
-      return { status: 429, reason: 'rate_limited', headers: { 'Retry-After': String(rt.rateLimiter.retryAfter(key, now)) } };
+      const answer: LocalAnswer = { status: 429, reason: 'rate_limited', headers: { 'Retry-After': String(rt.rateLimiter.retryAfter(key, now)) } };
+      if (rt.rateLimiter.errorMessage !== undefined) answer.body = rt.rateLimiter.errorMessage;
+      return answer;
     }
   }
   const tokens = connectionTokens(r.headers);
@@ -153,6 +161,11 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
           routeName: route.name,
           connectionId: record.idText,
           protocol: proto,
+          serverIp: record.destIp,
+          tlsVersion: record.facts?.tlsVersion ?? '',
+          routeId: route.config.id ?? '',
+          targetHost: hosts[0]!,
+          targetPort: port,
           timestamp: now,
         }
       : undefined;

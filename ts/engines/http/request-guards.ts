@@ -47,7 +47,13 @@ export class RateLimiter {
     private readonly cfg: NonNullable<IRouteSecurity['rateLimit']>,
     private readonly maxKeys = MAX_RATE_LIMIT_KEYS,
   ) {
-    this.windowMs = cfg.windowSeconds * 1000;
+    // windowSeconds is set once the route is compiled (19.x's window is mapped onto it).
+    this.windowMs = (cfg.windowSeconds ?? cfg.window ?? 1) * 1000;
+  }
+
+  /** security.rateLimit.errorMessage: the 429's body. */
+  get errorMessage(): string | undefined {
+    return this.cfg.errorMessage;
   }
 
   keyFor(clientIp: string, path: string, header: (name: string) => string | undefined): string {

@@ -1,25 +1,15 @@
 /**
  * Header value templates (`{clientIp}`, `{domain}`, `{path}`, `{routeName}`, ...), compiled
- * once per route into literal and variable parts, rendered per request without parsing.
+ * once per route into literal and variable parts, rendered per request without parsing. The
+ * route compiler has refused unknown variables already.
  */
-export interface TemplateVars {
-  clientIp: string;
-  clientPort: number;
-  domain: string;
-  host: string;
-  path: string;
-  query: string;
-  url: string;
-  method: string;
-  port: number;
-  routeName: string;
-  connectionId: string;
-  protocol: 'http' | 'https';
-  timestamp: number;
-}
+import { HEADER_TEMPLATE_VARS, TEMPLATE_VARIABLE, type HeaderTemplateVar } from '../../routing/template-vars.js';
+
+/** One value per variable the validator knows (routing/template-vars.ts). */
+export type TemplateVars = Record<HeaderTemplateVar, string | number>;
 
 type Part = string | keyof TemplateVars;
-const VARS = new Set<string>(['clientIp', 'clientPort', 'domain', 'host', 'path', 'query', 'url', 'method', 'port', 'routeName', 'connectionId', 'protocol', 'timestamp']);
+const VARS = new Set<string>(HEADER_TEMPLATE_VARS);
 
 export interface CompiledTemplate {
   readonly constant: string | undefined;
@@ -29,7 +19,7 @@ export interface CompiledTemplate {
 export function compileTemplate(text: string): CompiledTemplate {
   const parts: Array<{ lit: string } | { v: keyof TemplateVars }> = [];
   let last = 0;
-  for (const m of text.matchAll(/\{([A-Za-z]+)\}/g)) {
+  for (const m of text.matchAll(TEMPLATE_VARIABLE)) {
     if (!VARS.has(m[1]!)) continue;
     if (m.index! > last) parts.push({ lit: text.slice(last, m.index) });
     parts.push({ v: m[1] as keyof TemplateVars });

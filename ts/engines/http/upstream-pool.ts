@@ -42,6 +42,7 @@ export interface PooledSocket {
 export interface UpstreamPoolOptions {
   clock: Clock;
   ticker: Ticker;
+  noDelay: boolean;
   keepAlive: boolean;
   keepAliveInitialDelay: number;
   /** Idle sockets kept per upstream. */
@@ -95,7 +96,7 @@ export class UpstreamPool {
   /** Open a new connection, owned by `owner` once connected (not pooled until released). */
   connect(host: string, port: number, tls: UpstreamTls | undefined, owner: UpstreamOwner, done: (r: ConnectResult, pooled: PooledSocket | undefined) => void): PendingConnect {
     const key = upstreamKey(host, port, tls);
-    const o = { host, port, keepAlive: this.o.keepAlive, keepAliveInitialDelay: this.o.keepAliveInitialDelay };
+    const o = { host, port, noDelay: this.o.noDelay, keepAlive: this.o.keepAlive, keepAliveInitialDelay: this.o.keepAliveInitialDelay };
     const connected = (r: ConnectResult): void => {
       if (!r.ok) return done(r, undefined);
       const p: PooledSocket = { socket: r.socket, key, reused: false, idleSince: 0, owner, pooled: false, unwire: undefined };
