@@ -9,7 +9,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 /** Layer of each top-level folder (or root file) under ts/: higher may import lower. */
 export const LAYERS: Readonly<Record<string, number>> = {
-  'types.ts': 0,
+  model: 0,
+  'types.ts': 0.5,
   core: 1,
   protocol: 2,
   routing: 2,
