@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from './core/clock.js';
 import { DeadlineService } from './core/deadlines.js';
 import { raiseMallocThresholds } from './core/node-internals.js';
-import { SmartProxyError } from './core/errors.js';
+import { ConfigErrorCollector, SmartProxyConfigError, SmartProxyError } from './core/errors.js';
 import { createDefaultLogger } from './core/logger.js';
 import { resolveOptions, type ResolvedOptions } from './core/options.js';
 import { Ticker } from './core/ticker.js';
@@ -11,7 +11,7 @@ import { Dispatcher } from './dispatch/dispatcher.js';
 import { PortManager } from './accept/port-manager.js';
 import { MetricsCollector } from './metrics/metrics-collector.js';
 import { startPrometheusServer } from './metrics/prometheus-server.js';
-import { RouteManager, compileIpMatcher, type RouteTable } from './routing/index.js';
+import { RouteManager, compileIpMatcher, compileRoutes, type RouteTable } from './routing/index.js';
 import type { ILogger, IMetrics, IRouteConfig, ISmartProxyOptions } from './types.js';
 import { UpstreamPool } from './engines/http/upstream-pool.js';
 import { pruneRouteRuntimes } from './engines/route-runtime.js';
@@ -24,6 +24,30 @@ import { createEventSink, type ISmartProxyEvents } from './api/events.js';
 export interface SmartProxyInternals {
   clock?: Clock;
   ticker?: Ticker;
+}
+
+/**
+ * The options resolved, or one config error for everything wrong: when the options have
+ * problems, the route table is checked too, so one throw lists the table's errors beside them.
+ */
+function resolveAll(options: ISmartProxyOptions): ResolvedOptions {
+  try {
+    return resolveOptions(options);
+  } catch (err) {
+    const routes: unknown = typeof options === 'object' && options !== null ? options.routes : undefined;
+    if (!(err instanceof SmartProxyConfigError) || !Array.isArray(routes)) throw err;
+    const problems = new ConfigErrorCollector();
+    problems.errors.push(...err.errors);
+    const seen = new Set(err.errors.map((e) => e.message));
+    try {
+      compileRoutes(routes as IRouteConfig[], { defaults: options.defaults, hasCertificateProvider: undefined });
+    } catch (routeErr) {
+      if (!(routeErr instanceof SmartProxyConfigError)) throw err;
+      for (const e of routeErr.errors) if (!seen.has(e.message)) problems.errors.push(e);
+    }
+    problems.throwIfAny();
+    throw err;
+  }
 }
 
 /** Internals for the next `new SmartProxy(...)` on this thread (set by createSmartProxyWith). */
@@ -73,7 +97,7 @@ export class SmartProxy extends EventEmitter {
     super();
     const internals = injected ?? {};
     injected = undefined;
-    const opts = (this.opts = resolveOptions(options));
+    const opts = (this.opts = resolveAll(options));
     const logger = (this.logger = opts.logger ?? createDefaultLogger());
     // 19.x options mapped away or not used: one warning each, naming the field
     for (const n of opts.notes) logger.warn({ field: n.path }, `${n.path}: ${n.message}`);

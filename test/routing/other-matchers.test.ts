@@ -43,7 +43,7 @@ describe('ports', () => {
     });
   }
   test('message format', () => {
-    assert.throws(() => compilePorts([80, 70000], 'routes[2].match.ports'), { message: 'routes[2].match.ports[1]: 70000 is not a port (an integer 1..65535)' });
+    assert.throws(() => compilePorts([80, 70000], 'routes[2].match.ports'), { message: 'routes[2].match.ports[1]: must be a port (an integer 1..65535), got 70000' });
   });
 });
 

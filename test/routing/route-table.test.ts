@@ -72,7 +72,7 @@ describe('validation names the route and field', () => {
 
   test('message format for ports', () => {
     assert.throws(() => compileRoutes([ok, ok, fwd({ ports: [80, 70000] })]), {
-      message: 'routes[2].match.ports[1]: 70000 is not a port (an integer 1..65535)',
+      message: 'routes[2].match.ports[1]: must be a port (an integer 1..65535), got 70000',
     });
   });
   test('duplicate explicit names', () => {

@@ -2,7 +2,7 @@
  * Port specs: a number, an array of numbers, `{ from, to }` ranges, or a mix. Compiled to
  * sorted, merged inclusive ranges.
  */
-import { configError } from '../../core/errors.js';
+import { configError, describeValue } from '../../core/errors.js';
 import type { PortSpec } from '../../types.js';
 
 export type PortRanges = ReadonlyArray<readonly [number, number]>;
@@ -12,7 +12,7 @@ function isPort(v: unknown): v is number {
 }
 
 function checkPort(v: unknown, path: string): number {
-  if (!isPort(v)) throw configError(path, `${typeof v === 'number' || typeof v === 'string' ? String(v) : typeof v} is not a port (an integer 1..65535)`);
+  if (!isPort(v)) throw configError(path, `must be a port (an integer 1..65535), got ${describeValue(v)}`);
   return v;
 }
 
