@@ -20,6 +20,13 @@ import { defaultCertificatePair } from './tls/default-certificate.js';
 import { createAcme, withChallengeRoute, type Acme } from './acme/index.js';
 import { createEventSink, type ISmartProxyEvents } from './api/events.js';
 
+/** A listener of one of the proxy's own events. */
+type Listener<K extends keyof ISmartProxyEvents> = (payload: ISmartProxyEvents[K]) => void;
+/** Any listener (for names that are not the proxy's own events). */
+type AnyListener = (...args: never[]) => void;
+/** A name that is not one of the proxy's own events (those take their typed overload). */
+type OtherEvent<E> = E extends keyof ISmartProxyEvents ? never : E;
+
 /** Test and embedding hooks that are not part of the options contract. */
 export interface SmartProxyInternals {
   clock?: Clock;
@@ -147,11 +154,49 @@ export class SmartProxy extends EventEmitter {
     this.ports = new PortManager(opts.listenAddress, socketOptions, opts.nodeInternals, dispatcher, (err, port) => logger.error({ err, port }, 'listener error'));
   }
 
-  /** Typed for the proxy's own events (ISmartProxyEvents); any other name as on an EventEmitter. */
-  override on<K extends keyof ISmartProxyEvents>(event: K, listener: (payload: ISmartProxyEvents[K]) => void): this;
-  override on(event: string | symbol, listener: (...args: never[]) => void): this;
-  override on(event: string | symbol, listener: (...args: never[]) => void): this {
+  // Listener methods typed for the proxy's own events (ISmartProxyEvents): a listener for one of
+  // them gets its payload type (a listener typed for another payload is an error); any other
+  // name works as on an EventEmitter.
+  override on<K extends keyof ISmartProxyEvents>(event: K, listener: Listener<K>): this;
+  override on<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
+  override on(event: string | symbol, listener: AnyListener): this {
     return super.on(event, listener as (...args: unknown[]) => void);
+  }
+
+  override addListener<K extends keyof ISmartProxyEvents>(event: K, listener: Listener<K>): this;
+  override addListener<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
+  override addListener(event: string | symbol, listener: AnyListener): this {
+    return super.addListener(event, listener as (...args: unknown[]) => void);
+  }
+
+  override once<K extends keyof ISmartProxyEvents>(event: K, listener: Listener<K>): this;
+  override once<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
+  override once(event: string | symbol, listener: AnyListener): this {
+    return super.once(event, listener as (...args: unknown[]) => void);
+  }
+
+  override prependListener<K extends keyof ISmartProxyEvents>(event: K, listener: Listener<K>): this;
+  override prependListener<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
+  override prependListener(event: string | symbol, listener: AnyListener): this {
+    return super.prependListener(event, listener as (...args: unknown[]) => void);
+  }
+
+  override prependOnceListener<K extends keyof ISmartProxyEvents>(event: K, listener: Listener<K>): this;
+  override prependOnceListener<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
+  override prependOnceListener(event: string | symbol, listener: AnyListener): this {
+    return super.prependOnceListener(event, listener as (...args: unknown[]) => void);
+  }
+
+  override off<K extends keyof ISmartProxyEvents>(event: K, listener: Listener<K>): this;
+  override off<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
+  override off(event: string | symbol, listener: AnyListener): this {
+    return super.off(event, listener as (...args: unknown[]) => void);
+  }
+
+  override removeListener<K extends keyof ISmartProxyEvents>(event: K, listener: Listener<K>): this;
+  override removeListener<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
+  override removeListener(event: string | symbol, listener: AnyListener): this {
+    return super.removeListener(event, listener as (...args: unknown[]) => void);
   }
 
   private compileOptions(): { defaults: ResolvedOptions['defaults']; hasCertificateProvider: boolean; logger: ILogger } {

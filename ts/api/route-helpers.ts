@@ -158,8 +158,11 @@ const LB_KEYS = [...ROUTE_OPTION_KEYS, 'algorithm', 'tls', 'useTls', 'certificat
 
 /**
  * Forwards to several backends on one port, spread by `algorithm` (default round-robin).
- * `backends`: host names, or 19.6's `{ host, port }` objects (one port for all of them).
+ * `backends`: host names with the port they listen on, or 19.6's `{ host, port }` objects
+ * (one port for all of them; the port argument may then be left out).
  */
+export function createLoadBalancerRoute(domains: Domains, hosts: string[], port: number, options?: LoadBalancerOptions): IRouteConfig;
+export function createLoadBalancerRoute(domains: Domains, backends: Array<{ host: string; port: number }>, port?: number, options?: LoadBalancerOptions): IRouteConfig;
 export function createLoadBalancerRoute(
   domains: Domains,
   backends: string[] | Array<{ host: string; port: number }>,

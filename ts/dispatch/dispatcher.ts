@@ -222,7 +222,7 @@ export class Dispatcher implements AcceptSink {
     const action = route.config.action;
     events.requestServed(route.name, record.clientIp);
     if (action.type === 'socket-handler') {
-      const run = (first: Buffer | undefined): void => runSocketHandler(record, route.config, connectionContext(record, clock.now()), first, logger);
+      const run = (first: Buffer | undefined): void => runSocketHandler(record, route.config, connectionContext(record, clock.now(), route.config.id), first, logger);
       if (!guard) return run(sniffed);
       // User code reads the socket itself: an untrusted peer's first bytes are judged before it runs.
       this.readFirst(record, sniffed, judgeProxySignature, 16, truncatedFirstBytes, (r, buffer) => {
@@ -233,7 +233,7 @@ export class Dispatcher implements AcceptSink {
     }
     forwardConnection(this.svc, record, {
       selector: routeRuntime(route).selector,
-      ctx: () => connectionContext(record, clock.now()),
+      ctx: () => connectionContext(record, clock.now(), route.config.id),
       // true was compiled to 'v1'
       sendProxy: (action.sendProxyProtocol as ProxyProtocolVersion | undefined) ?? options.sendProxyProtocol,
       sniffed,

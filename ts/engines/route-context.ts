@@ -2,7 +2,7 @@ import type { ConnectionRecord } from '../connection/connection-record.js';
 import type { IRouteContext } from '../types.js';
 
 /** The read-only context user code sees for a connection (L4 decisions). */
-export function connectionContext(record: ConnectionRecord, now: number): IRouteContext {
+export function connectionContext(record: ConnectionRecord, now: number, routeId?: string): IRouteContext {
   const f = record.facts;
   return Object.freeze({
     connectionId: record.idText,
@@ -15,6 +15,7 @@ export function connectionContext(record: ConnectionRecord, now: number): IRoute
     tlsVersion: f?.tlsVersion,
     routeName: record.routeName,
     routeIndex: record.routeIndex,
+    ...(routeId !== undefined ? { routeId } : {}),
     timestamp: now,
   });
 }

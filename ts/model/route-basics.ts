@@ -37,6 +37,8 @@ export interface IRouteContext {
   readonly routeName?: string;
   /** The index of that route in `routes`. */
   readonly routeIndex?: number;
+  /** The route's own `id` (19.x), when it has one. */
+  readonly routeId?: string;
   /** When the decision is made (ms since the epoch, from the proxy clock). */
   readonly timestamp: number;
   /** HTTP level only: the request path without the query. */

@@ -120,6 +120,7 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
     tlsVersion: record.facts?.tlsVersion,
     routeName: route.name,
     routeIndex: route.index,
+    ...(route.config.id !== undefined ? { routeId: route.config.id } : {}),
     timestamp: now,
     path,
     query,
