@@ -154,7 +154,7 @@ export function renderOptionsDoc(sources, templateSource) {
     'A name not in this list is a config error that lists these (`{clientIP}`: did you mean `{clientIp}`?).',
     '`action.target.path` takes `{path}`, `{remainder}` and the `:params` of `match.path`.',
     '',
-    vars.map((v) => `\`{${v}}\``).join(', '),
+    `${vars.map((v) => `\`{${v}}\``).join(', ')}, and \`{headers.<name>}\` (the request's header of that name, '' when absent).`,
     '',
   );
   return lines.join('\n');

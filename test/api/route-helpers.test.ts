@@ -81,14 +81,15 @@ describe('route helpers', () => {
 });
 
 describe('redirect location rendering', () => {
-  test('templates', () => {
-    const parts = locationParts({ host: 'a.com:8080', path: '/p?q=1' }, { port: 80 });
-    assert.deepEqual(parts, { domain: 'a.com', path: '/p', query: '?q=1', port: 80 });
-    assert.equal(renderLocation('https://{domain}{path}{query}', parts), 'https://a.com/p?q=1');
-    const noHost = locationParts({ host: undefined, path: '/p?q=1' }, { port: 80, domain: 'sni.com' });
-    assert.equal(renderLocation('https://{domain}:8443{path}{query}', noHost), 'https://sni.com:8443/p?q=1');
-    assert.equal(renderLocation('https://{domain}/', locationParts({ host: undefined, path: '/' }, { port: 80 })), undefined);
-    assert.equal(renderLocation('https://x{path}:{port}', locationParts({ host: '[::1]:80', path: '/' }, { port: 81 })), 'https://x/:81');
+  test('templates: {path} is the target with its query (as 19.x), {domain} from Host else SNI, {port}, {clientIp}', () => {
+    const ctx = { port: 80, clientIp: '10.0.0.1' };
+    const parts = locationParts({ host: 'a.com:8080', path: '/p?q=1' }, ctx);
+    assert.deepEqual(parts, { domain: 'a.com', path: '/p?q=1', port: 80, clientIp: '10.0.0.1' });
+    assert.equal(renderLocation('https://{domain}{path}', parts), 'https://a.com/p?q=1');
+    const noHost = locationParts({ host: undefined, path: '/p?q=1' }, { ...ctx, domain: 'sni.com' });
+    assert.equal(renderLocation('https://{domain}:8443{path}', noHost), 'https://sni.com:8443/p?q=1');
+    assert.equal(renderLocation('https://{domain}/', locationParts({ host: undefined, path: '/' }, ctx)), undefined);
+    assert.equal(renderLocation('https://x{path}:{port}?from={clientIp}', locationParts({ host: '[::1]:80', path: '/' }, { port: 81, clientIp: '::1' })), 'https://x/:81?from=::1');
   });
 });
 

@@ -117,7 +117,7 @@ export function createHttpToHttpsRedirect(domains: Domains, portOrOptions?: numb
   checkPortArg(helper, 'httpsPort', httpsPort);
   checkPortArg(helper, 'options.port', port);
   if (![301, 302, 307, 308].includes(status)) throw configError(`${helper}(options).status`, `must be 301, 302, 307 or 308, got ${describeValue(status)}`);
-  const template = httpsPort === 443 ? 'https://{domain}{path}{query}' : `https://{domain}:${httpsPort}{path}{query}`;
+  const template = httpsPort === 443 ? 'https://{domain}{path}' : `https://{domain}:${httpsPort}{path}`;
   return build('http-redirect', domains, { ports: port }, { type: 'socket-handler', socketHandler: SocketHandlers.httpRedirect(template, status) }, rest);
 }
 

@@ -12,13 +12,11 @@ import { recordOf, type ConnectionRecord } from '../connection/connection-record
 import { detachedRecord } from '../connection/detached.js';
 import { connectFirst } from '../engines/l4-forward.js';
 import { relay } from '../forwarding/relay.js';
-import { withRequest, withRequestHead, writeHttpResponse, renderLocation, locationParts } from '../engines/http/one-shot.js';
+import { withRequest, withRequestHead, writeHttpResponse, renderLocation, locationParts, LOCATION_VARS } from '../engines/http/one-shot.js';
 import { headerRecord } from '../engines/http/headers.js';
 
 export type SocketHandlerFn = (socket: net.Socket, ctx: IRouteContext) => void | Promise<void>;
 
-/** Variables of a redirect location template. */
-const LOCATION_VARS = ['domain', 'path', 'query', 'port'];
 
 function httpRedirect(locationTemplate: string, status: 301 | 302 | 303 | 307 | 308 = 301): SocketHandlerFn {
   if (typeof locationTemplate !== 'string') throw configError('SocketHandlers.httpRedirect(locationTemplate)', `must be a string, got ${describeValue(locationTemplate)}`);

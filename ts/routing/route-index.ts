@@ -69,7 +69,9 @@ function byRule(a: Entry, b: Entry): number {
 }
 
 function entry(route: CompiledRoute, domainScore: number, suffix: string | undefined, glob: Glob | undefined): Entry {
-  const simple = route.path === undefined && route.headers === undefined && route.clientIp === undefined && route.tlsVersions === undefined;
+  // a terminating route is never simple: a plain request must not match it (checkRest, `secure`)
+  const terminates = route.tlsMode === 'terminate' || route.tlsMode === 'terminate-and-reencrypt';
+  const simple = route.path === undefined && route.headers === undefined && route.clientIp === undefined && route.tlsVersions === undefined && !terminates;
   return { route, domainScore, suffix, glob, rank: 0, simple };
 }
 

@@ -27,6 +27,12 @@ export interface MatchInput {
    * count as matching). 'request': everything applies.
    */
   phase: 'connection' | 'request';
+  /**
+   * Request phase: the request came over TLS this proxy terminated (true) or in plain text
+   * (false). A plain request never matches a terminating route (its port's TLS would be
+   * bypassed). Undefined: not checked.
+   */
+  secure?: boolean;
 }
 
 export interface MatchResult {
@@ -79,6 +85,7 @@ export function checkRest(r: CompiledRoute, st: MatchState): PathMatch | undefin
     if (v4 === IP_INVALID || !r.clientIp.matchesParsed(v4, st.v6)) return undefined;
   }
   if (input.phase !== 'request') return NO_PATH;
+  if (input.secure === false && (r.tlsMode === 'terminate' || r.tlsMode === 'terminate-and-reencrypt')) return undefined;
   if (r.headers !== undefined && !r.headers.matches(input.headers)) return undefined;
   if (r.path === undefined) return NO_PATH;
   if (input.path === undefined) return undefined;

@@ -199,7 +199,7 @@ function checkAction(v: unknown, path: string, ctx: RouteCheckContext): void {
         // A rule can never put a line break or a NUL into a forwarded head (header injection).
         if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) throw configError(`${p}.${side}.${name}`, 'is not a valid header name (RFC 9110 token)');
         if (/[\r\n\0]/.test(value)) throw configError(`${p}.${side}.${name}`, 'must not contain CR, LF or NUL');
-        checkTemplate(value, HEADER_TEMPLATE_VARS, `${p}.${side}.${name}`);
+        checkTemplate(value, HEADER_TEMPLATE_VARS, `${p}.${side}.${name}`, true);
       }
     }
   }

@@ -90,27 +90,29 @@ export function withRequest(socket: net.Socket, answer: (head: HttpHead, body: B
 
 export interface LocationParts {
   domain: string | undefined;
+  /** The request target's path and query (`/x?y=1`), as 19.x's `{path}`. */
   path: string;
-  query: string;
   port: number;
+  clientIp: string;
 }
 
-/** Split a request head into the parts a location template uses. */
-export function locationParts(head: Pick<HttpHead, 'host' | 'path'>, ctx: Pick<IRouteContext, 'domain' | 'port'>): LocationParts {
-  const target = head.path;
-  const q = target.indexOf('?');
+/** The parts of a request a location template uses. */
+export function locationParts(head: Pick<HttpHead, 'host' | 'path'>, ctx: Pick<IRouteContext, 'domain' | 'port' | 'clientIp'>): LocationParts {
   return {
     domain: head.host !== undefined ? hostWithoutPort(head.host) : ctx.domain,
-    path: q < 0 ? target : target.slice(0, q),
-    query: q < 0 ? '' : target.slice(q),
+    path: head.path,
     port: ctx.port,
+    clientIp: ctx.clientIp,
   };
 }
 
-/** `{domain}`, `{path}`, `{query}` (`?...` or empty), `{port}`; undefined when a domain is needed but unknown. */
+/** The variables of a location template (SocketHandlers.httpRedirect). */
+export const LOCATION_VARS = ['domain', 'path', 'port', 'clientIp'] as const;
+
+/** `{domain}`, `{path}` (with the query), `{port}`, `{clientIp}`; undefined when a domain is needed but unknown. */
 export function renderLocation(template: string, p: LocationParts): string | undefined {
   if (p.domain === undefined && template.includes('{domain}')) return undefined;
-  return template.replace(/\{(domain|path|query|port)\}/g, (_, k: string) =>
-    k === 'domain' ? (p.domain ?? '') : k === 'path' ? p.path : k === 'query' ? p.query : String(p.port),
+  return template.replace(/\{(domain|path|port|clientIp)\}/g, (_, k: string) =>
+    k === 'domain' ? (p.domain ?? '') : k === 'path' ? p.path : k === 'port' ? String(p.port) : p.clientIp,
   );
 }

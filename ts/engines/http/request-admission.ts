@@ -75,7 +75,13 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
     path,
     headers: table.portHasHeaderRoutes(record.localPort) ? headers() : undefined,
     phase: 'request',
+    secure: isTls,
   });
+  if (!match && !isTls && table.portTerminatesTls(record.localPort)) {
+    // plain HTTP on a port whose routes terminate TLS: never served in the clear (nginx: 400)
+    deps.events.protocolError(record, 'plain_http_on_tls_port');
+    return { status: 400, reason: 'protocol_error', body: 'The plain HTTP request was sent to an HTTPS port\n' };
+  }
   if (!match) {
     deps.events.routeMiss(record, domain);
     return { status: 404, reason: 'route_miss' };
@@ -168,6 +174,7 @@ export function admitRequest(r: RequestHead, record: ConnectionRecord, isTls: bo
           targetHost: hosts[0]!,
           targetPort: port,
           timestamp: now,
+          requestHeaders: headers(),
         }
       : undefined;
   // Origin-form to the backend: an absolute-form target's authority, which routed the request,

@@ -3,12 +3,15 @@
  * once per route into literal and variable parts, rendered per request without parsing. The
  * route compiler has refused unknown variables already.
  */
-import { HEADER_TEMPLATE_VARS, TEMPLATE_VARIABLE, type HeaderTemplateVar } from '../../routing/template-vars.js';
+import { HEADER_FIELD_PREFIX, HEADER_TEMPLATE_VARS, TEMPLATE_VARIABLE, type HeaderTemplateVar } from '../../routing/template-vars.js';
 
-/** One value per variable the validator knows (routing/template-vars.ts). */
-export type TemplateVars = Record<HeaderTemplateVar, string | number>;
+/** One value per variable the validator knows (routing/template-vars.ts), and the request's headers for `{headers.<name>}`. */
+export type TemplateVars = Record<HeaderTemplateVar, string | number> & {
+  /** Lower-cased names; repeated fields joined with ', '. */
+  readonly requestHeaders: Readonly<Record<string, string>>;
+};
 
-type Part = string | keyof TemplateVars;
+type Part = { lit: string } | { v: HeaderTemplateVar } | { h: string };
 const VARS = new Set<string>(HEADER_TEMPLATE_VARS);
 
 export interface CompiledTemplate {
@@ -17,12 +20,14 @@ export interface CompiledTemplate {
 }
 
 export function compileTemplate(text: string): CompiledTemplate {
-  const parts: Array<{ lit: string } | { v: keyof TemplateVars }> = [];
+  const parts: Part[] = [];
   let last = 0;
   for (const m of text.matchAll(TEMPLATE_VARIABLE)) {
-    if (!VARS.has(m[1]!)) continue;
+    const name = m[1]!;
+    const header = name.startsWith(HEADER_FIELD_PREFIX) ? name.slice(HEADER_FIELD_PREFIX.length).toLowerCase() : undefined;
+    if (header === undefined && !VARS.has(name)) continue;
     if (m.index! > last) parts.push({ lit: text.slice(last, m.index) });
-    parts.push({ v: m[1] as keyof TemplateVars });
+    parts.push(header !== undefined ? { h: header } : { v: name as HeaderTemplateVar });
     last = m.index! + m[0].length;
   }
   if (last < text.length) parts.push({ lit: text.slice(last) });
@@ -33,11 +38,9 @@ export function compileTemplate(text: string): CompiledTemplate {
     constant: undefined,
     render(v: TemplateVars): string {
       let out = '';
-      for (const p of parts) out += 'lit' in p ? p.lit : String(v[p.v]);
+      for (const p of parts) out += 'lit' in p ? p.lit : 'v' in p ? String(v[p.v]) : (v.requestHeaders[p.h] ?? '');
       // A rendered value never carries a line break or a NUL into a header, whatever a variable holds.
       return out.replace(/[\r\n\0]/g, '');
     },
   };
 }
-
-export type { Part };
