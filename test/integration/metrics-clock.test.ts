@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy, freePort } from './harness.js';
 import { startTcpEchoServer } from '../helpers/backends.js';
-import { connectTo, readUntil } from '../helpers/clients.js';
+import { connectTo } from '../helpers/clients.js';
 import { waitFor } from '../helpers/leaks.js';
 import { ManualClock } from '../../ts/core/clock.js';
 import { Ticker } from '../../ts/core/ticker.js';

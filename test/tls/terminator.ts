@@ -67,7 +67,6 @@ export async function startTerminator(
   const failures: Error[] = [];
   const secured: tls.TLSSocket[] = [];
   const open = new Set<net.Socket>();
-  let nextId = 1;
   const server = net.createServer({ pauseOnConnect: true }, (raw) => {
     raw.on('error', () => {});
     open.add(raw);

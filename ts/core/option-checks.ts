@@ -53,10 +53,6 @@ export const stringArray: Check = (v, path) => {
   if (!Array.isArray(v)) throw configError(path, `must be an array of strings, got ${describeValue(v)}`);
   v.forEach((s, i) => str(s, `${path}[${i}]`));
 };
-export const portArray: Check = (v, path) => {
-  if (!Array.isArray(v)) throw configError(path, `must be an array of ports, got ${describeValue(v)}`);
-  v.forEach((p, i) => port(p, `${path}[${i}]`));
-};
 export const stringOrBuffer: Check = (v, path) => {
   if (typeof v !== 'string' && !Buffer.isBuffer(v)) throw configError(path, `must be a string or a Buffer, got ${describeValue(v)}`);
 };

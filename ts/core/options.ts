@@ -6,7 +6,7 @@ import { configError } from './errors.js';
 import { clampTimer } from './ticker.js';
 import type { IAcmeOptions, IDefaultCertificate, ILogger, IMetricsOptions, ISmartProxyOptions, IZombieOptions, ProxyProtocolVersion } from '../types.js';
 import { NODE_INTERNALS_DEFAULTS, type NodeInternalsOptions } from './node-internals.js';
-import { anything, bool, count, fn, httpUrl, isObj, logger, ms, object, oneOf, pemCertificates, port, portArray, positive, str, stringArray, stringOrBuffer, type Check } from './option-checks.js';
+import { anything, bool, count, fn, httpUrl, isObj, logger, ms, object, oneOf, pemCertificates, port, positive, str, stringArray, stringOrBuffer, type Check } from './option-checks.js';
 import { LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING, normalizeLegacyOptions, type OptionNote } from './legacy-options.js';
 
 export { LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING, type OptionNote };

@@ -10,7 +10,6 @@ import {
   IP_V6,
   bigIntToV6,
   compareV6,
-  formatV4,
   isV4Mapped,
   parseIp,
   parseV4,
