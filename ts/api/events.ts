@@ -10,21 +10,30 @@ import type { ProxyEvents } from '../engines/services.js';
 import type { ICertificateEventInfo } from '../tls/cert-store.js';
 import type { ILogger } from '../types.js';
 
+/** `connection:open`: a connection was accepted and admitted (docs/events.md). */
 export interface IConnectionOpenEvent {
   connectionId: string;
+  /** Plain form; after a PROXY header, the address it names. */
   clientIp: string;
   clientPort: number;
+  /** The port the client connected to. */
   port: number;
+  /** The route, when it is already chosen. */
   route: string | undefined;
+  /** The ClientHello's server name, for TLS connections. */
   sni: string | undefined;
 }
 
+/** `connection:close`: exactly once per connection, whatever ended it. */
 export interface IConnectionCloseEvent {
   connectionId: string;
   clientIp: string;
   port: number;
+  /** The last route the connection was served by. */
   route: string | undefined;
+  /** Bytes received from the client. */
   bytesIn: number;
+  /** Bytes sent to the client. */
   bytesOut: number;
   durationMs: number;
   /** Why it closed (the one set of reasons, also `smartproxy_connections_closed_total{reason}`). */
@@ -35,6 +44,7 @@ export interface IConnectionCloseEvent {
   error?: string;
 }
 
+/** `connection:error`: the bytes were not what the port speaks; that connection is closed and counted. */
 export interface IConnectionErrorEvent {
   connectionId: string;
   clientIp: string;
@@ -43,14 +53,18 @@ export interface IConnectionErrorEvent {
   reason: string;
 }
 
+/** `route:miss`: no route matched (closed at L4, 404 at HTTP). */
 export interface IRouteMissEvent {
   connectionId: string;
   clientIp: string;
   port: number;
+  /** The SNI or Host looked up (undefined: the client gave none). */
   domain: string | undefined;
 }
 
+/** `security:blocked`: a limit or a rule refused a connection or request. */
 export interface ISecurityBlockedEvent {
+  /** `max_connections`, `max_connections_per_ip`, `rate_limit`, `route_max_connections`, `route_max_connections_per_ip`, `ip_blocked`, `ip_not_allowed`, `shutting_down`, `auth_failed`, `request_rate_limit`. */
   reason: string;
   clientIp: string;
   port: number;
