@@ -40,9 +40,9 @@ class FakeAcme implements AcmeCertificates {
 type ProvisionFn = NonNullable<ISmartProxyOptions['certProvisionFunction']>;
 type Events = Array<[CertificateEventName, ICertificateEventInfo]>;
 
-function store(acme: FakeAcme | undefined, fn?: ProvisionFn): { s: CertStore; events: Events } {
+function store(acme: FakeAcme | undefined, fn?: ProvisionFn, fallbackToAcme?: boolean): { s: CertStore; events: Events } {
   const events: Events = [];
-  const s = new CertStore({ logger: silentLogger, acme, certProvisionFunction: fn, onEvent: (e, i) => events.push([e, i]) });
+  const s = new CertStore({ logger: silentLogger, acme, certProvisionFunction: fn, fallbackToAcme, onEvent: (e, i) => events.push([e, i]) });
   return { s, events };
 }
 
@@ -146,6 +146,37 @@ describe('CertStore with ACME', () => {
     assert.deepEqual(acme.wanted, [['acme.test', 'x.acme.test']]);
     assert.equal(s.status('own')!.source, 'provision');
     assert.equal(s.status('viaAcme')!.status, 'pending');
+  });
+
+  test('certProvisionFallbackToAcme (default true): a provision that throws is ordered from ACME instead', async () => {
+    const acme = new FakeAcme();
+    const { s, events } = store(acme, async () => {
+      throw new Error('vault unreachable');
+    });
+    await s.prepare(compile([terminateRoute('app', ['app.test', 'www.app.test'], 'auto')]));
+    assert.deepEqual(acme.wanted, [['app.test', 'www.app.test']]);
+    assert.equal(s.status('app')!.status, 'pending');
+    assert.deepEqual(events, [], 'no certificate:failed: ACME took over');
+    const key = acme.set(['app.test', 'www.app.test'], pairOf(['app.test', 'www.app.test']));
+    s.acmeUpdated(key, { kind: 'issued', notAfter: new Date(Date.now() + 86_400_000) });
+    assert.deepEqual([s.status('app')!.status, s.status('app')!.source], ['valid', 'acme']);
+  });
+
+  test('certProvisionFallbackToAcme: false: a provision that throws is an error and the route serves self-signed', async () => {
+    const acme = new FakeAcme();
+    const { s, events } = store(
+      acme,
+      async () => {
+        throw new Error('vault unreachable');
+      },
+      false,
+    );
+    await s.prepare(compile([terminateRoute('app', 'app.test', 'auto')]));
+    assert.deepEqual(acme.wanted, []);
+    const st = s.status('app')!;
+    assert.deepEqual([st.status, st.source], ['error', 'self-signed']);
+    assert.match(st.error ?? '', /vault unreachable/);
+    assert.deepEqual(events.map(([e]) => e), ['certificate:failed']);
   });
 
   test("'http01' without acme configured is an error naming that", async () => {
