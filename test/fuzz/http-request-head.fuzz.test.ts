@@ -27,8 +27,8 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { MAX_HTTP_HEAD_BYTES, hostWithoutPort, sniffHttpRequest, type HttpSniffResult } from '../../ts/protocol/http-head.js';
 import { requestFraming } from '../../ts/protocol/http-framing.js';
-import { applyMutations, bytesArb, check, checkAsync, ensure, hex, mutationsArb, prefixLengths } from './helpers/fuzz.js';
-import { METHODS, applyLineOps, hostArb, lineOpArb, requestHead, requestModelArb } from './helpers/http-model.js';
+import { bytesArb, check, checkAsync, ensure, hex, prefixLengths } from './helpers/fuzz.js';
+import { METHODS, hostArb, mutatedHeadArb, requestHead, requestModelArb } from './helpers/http-model.js';
 
 const KINDS = new Set(['need-more', 'not-http', 'invalid', 'ok']);
 const METHOD_SET = new Set<string>(METHODS);
@@ -132,13 +132,7 @@ test('HTTP request head fuzz: modelled heads parse to the model', { timeout: 120
 });
 
 const HTTP_BYTES = [0x00, 0x09, 0x0a, 0x0d, 0x20, 0x2f, 0x3a, 0x3f, 0x40, 0x7f, 0x80, 0xa0, 0xff, 0x48, 0x31, 0x2e];
-const mutatedRequest = fc.oneof(
-  fc.record({ m: requestModelArb, muts: mutationsArb(3, HTTP_BYTES), body: bodyArb }).map(({ m, muts, body }) => applyMutations(Buffer.concat([Buffer.from(requestHead(m), 'latin1'), body]), muts)),
-  fc.record({ m: requestModelArb, ops: fc.array(lineOpArb, { minLength: 1, maxLength: 3 }), muts: fc.option(mutationsArb(1, HTTP_BYTES), { nil: undefined }) }).map(({ m, ops, muts }) => {
-    const b = Buffer.from(applyLineOps(requestHead(m), ops), 'latin1');
-    return muts ? applyMutations(b, muts) : b;
-  }),
-);
+const mutatedRequest = mutatedHeadArb(requestModelArb, requestHead, bodyArb, HTTP_BYTES);
 
 test('HTTP request head fuzz: mutated heads keep every invariant', { timeout: 120_000 }, () => {
   const kinds: Record<string, number> = {};

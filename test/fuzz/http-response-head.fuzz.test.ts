@@ -17,8 +17,8 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { MAX_HTTP_HEAD_BYTES, parseResponseHead, type HttpResponseHeadResult } from '../../ts/protocol/http-head.js';
 import { responseFraming } from '../../ts/protocol/http-framing.js';
-import { applyMutations, bytesArb, check, checkAsync, ensure, hex, mutationsArb, prefixLengths } from './helpers/fuzz.js';
-import { applyLineOps, lineOpArb, responseHead, responseModelArb } from './helpers/http-model.js';
+import { bytesArb, check, checkAsync, ensure, hex, prefixLengths } from './helpers/fuzz.js';
+import { mutatedHeadArb, responseHead, responseModelArb } from './helpers/http-model.js';
 
 const KINDS = new Set(['need-more', 'invalid', 'ok']);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -83,13 +83,7 @@ test('HTTP response head fuzz: modelled heads parse to the model', { timeout: 12
 });
 
 const HTTP_BYTES = [0x00, 0x09, 0x0a, 0x0d, 0x20, 0x2f, 0x3a, 0x7f, 0x80, 0xa0, 0xff, 0x48, 0x31, 0x2e, 0x30, 0x39];
-const mutatedResponse = fc.oneof(
-  fc.record({ m: responseModelArb, muts: mutationsArb(3, HTTP_BYTES), body: bodyArb }).map(({ m, muts, body }) => applyMutations(Buffer.concat([Buffer.from(responseHead(m), 'latin1'), body]), muts)),
-  fc.record({ m: responseModelArb, ops: fc.array(lineOpArb, { minLength: 1, maxLength: 3 }), muts: fc.option(mutationsArb(1, HTTP_BYTES), { nil: undefined }) }).map(({ m, ops, muts }) => {
-    const b = Buffer.from(applyLineOps(responseHead(m), ops), 'latin1');
-    return muts ? applyMutations(b, muts) : b;
-  }),
-);
+const mutatedResponse = mutatedHeadArb(responseModelArb, responseHead, bodyArb, HTTP_BYTES);
 
 test('HTTP response head fuzz: mutated heads keep every invariant', { timeout: 120_000 }, () => {
   const kinds: Record<string, number> = {};

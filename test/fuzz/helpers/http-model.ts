@@ -1,6 +1,6 @@
 /** Random models of HTTP/1.x heads for the fuzz tests (independent of the parser under test). */
 import fc from 'fast-check';
-import { fastString } from './fuzz.js';
+import { applyMutations, fastString, mutationsArb } from './fuzz.js';
 
 /** Request methods the sniffer knows (its documented list). */
 export const METHODS = [
@@ -203,4 +203,18 @@ export const responseModelArb: fc.Arbitrary<ResponseModel> = fc.record({
 export function responseHead(m: ResponseModel): string {
   const status = String(m.status).padStart(3, '0');
   return `HTTP/${m.version} ${status}${m.reason === undefined ? '' : ` ${m.reason}`}\r\n${m.headers.map((h) => `${h.name}:${h.raw}\r\n`).join('')}\r\n`;
+}
+
+/**
+ * Near-valid heads from a model: the rendered head (with a trailing body) under up to three byte
+ * mutations, or under one to three line operations and at most one mutation.
+ */
+export function mutatedHeadArb<M>(model: fc.Arbitrary<M>, render: (m: M) => string, body: fc.Arbitrary<Buffer>, interesting: readonly number[]): fc.Arbitrary<Buffer> {
+  return fc.oneof(
+    fc.record({ m: model, muts: mutationsArb(3, interesting), body }).map(({ m, muts, body }) => applyMutations(Buffer.concat([Buffer.from(render(m), 'latin1'), body]), muts)),
+    fc.record({ m: model, ops: fc.array(lineOpArb, { minLength: 1, maxLength: 3 }), muts: fc.option(mutationsArb(1, interesting), { nil: undefined }) }).map(({ m, ops, muts }) => {
+      const b = Buffer.from(applyLineOps(render(m), ops), 'latin1');
+      return muts ? applyMutations(b, muts) : b;
+    }),
+  );
 }
