@@ -24,7 +24,8 @@ import type { Services } from '../services.js';
 import { readResponseHead, type ResponseHead } from './response-head.js';
 import { admitRequest } from './request-admission.js';
 import { Exchange } from './exchange.js';
-import { upstreamKey, type PooledSocket, type UpstreamOwner } from './upstream-pool.js';
+import type { PooledSocket, UpstreamOwner } from './upstream-pool.js';
+import { acquireUpstream } from './upstream-acquire.js';
 import { relayWebSocket } from './websocket-relay.js';
 import { answerAndClose, lingerAfterFin } from './answer.js';
 
@@ -200,38 +201,13 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
   // ---- upstream ----
 
   private acquireUpstream(ex: Exchange): void {
-    const { svc } = this;
-    const host = ex.hosts[ex.hostIndex]!;
-    const tls = ex.upstreamTls(host, this.record.facts?.sni);
-    const pooled = ex.isUpgrade || ex.retried ? undefined : svc.pool.take(upstreamKey(host, ex.port, tls), this);
-    if (pooled) {
-      ex.rt.selector.acquired(host);
-      this.attach(ex, pooled);
-      return;
-    }
-    this.record.startTimer(Timer.Connect, svc.options.connectionTimeout, svc.clock.now());
-    this.pending = svc.pool.connect(host, ex.port, tls, this, (r, p) => {
-      this.pending = undefined;
-      this.record.clearTimer(Timer.Connect);
-      if (this.ex !== ex || this.record.closed) {
-        if (p) svc.pool.discard(p);
-        return;
-      }
-      if (!r.ok || !p) {
-        ex.rt.selector.failed(host, svc.clock.now());
-        if (ex.hostIndex + 1 < ex.hosts.length) {
-          ex.hostIndex++;
-          this.acquireUpstream(ex);
-          return;
-        }
-        svc.logger.warn({ conn: this.record.idText, host, port: ex.port, err: r.ok ? undefined : r.error.message }, 'backend connect failed');
-        const timedOut = !r.ok && r.reason === 'connect_timeout';
-        this.reject(timedOut ? 504 : 502, timedOut ? 'connect_timeout' : r.ok ? 'connect_refused' : r.reason);
-        return;
-      }
-      ex.rt.selector.succeeded(host);
-      ex.rt.selector.acquired(host);
-      this.attach(ex, p);
+    this.pending = acquireUpstream(this.svc, this.record, ex, this, {
+      wanted: () => this.ex === ex,
+      done: (r) => {
+        this.pending = undefined;
+        if (r.ok) this.attach(ex, r.up);
+        else this.reject(r.status, r.reason);
+      },
     });
   }
 
