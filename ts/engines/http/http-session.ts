@@ -15,13 +15,12 @@
 import type * as net from 'node:net';
 import { Timer, type CloseReason, type ConnectionEngine, type ConnectionRecord } from '../../connection/connection-record.js';
 import { sniffHttpRequest, refusalStatus } from '../../protocol/http-head.js';
-import { BodyTracker } from '../../protocol/http-framing.js';
 import type { PendingConnect } from '../../forwarding/upstream-connector.js';
 import type { CompiledRoute } from '../../routing/index.js';
 import type { IRouteContext } from '../../types.js';
 import { runSocketHandler } from '../socket-handler.js';
 import type { Services } from '../services.js';
-import { readResponseHead, type ResponseHead } from './response-head.js';
+import { responseData, type ResponseReader } from './response-relay.js';
 import { admitRequest } from './request-admission.js';
 import { Exchange } from './exchange.js';
 import type { PooledSocket, UpstreamOwner } from './upstream-pool.js';
@@ -30,8 +29,6 @@ import { relayWebSocket } from './websocket-relay.js';
 import { answerAndClose, lingerAfterFin } from './answer.js';
 
 const EMPTY = Buffer.alloc(0);
-/** A complete response up to this size is copied behind its head and written once. */
-const SMALL_RESPONSE_BYTES = 16 * 1024;
 
 export function serveHttp(svc: Services, record: ConnectionRecord, initial: Buffer | undefined, isTls: boolean): void {
   new HttpSession(svc, record, isTls).start(initial);
@@ -45,6 +42,8 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
   private headTimed = false;
   private pending: PendingConnect | undefined;
   private readonly stream: net.Socket;
+  /** What the response side (response-relay.ts) needs of this session. */
+  private readonly reader: ResponseReader;
 
   constructor(
     private readonly svc: Services,
@@ -52,6 +51,15 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
     private readonly isTls: boolean,
   ) {
     this.stream = record.stream;
+    this.reader = {
+      client: this.stream,
+      record,
+      logger: svc.logger,
+      serving: (ex) => this.ex === ex,
+      refuse: (status, reason) => this.reject(status, reason),
+      upgrade: (ex, rest) => this.upgrade(ex, rest),
+      done: (ex) => this.responseDone(ex),
+    };
   }
 
   start(initial: Buffer | undefined): void {
@@ -259,108 +267,8 @@ class HttpSession implements UpstreamOwner, ConnectionEngine {
 
   readonly onUpstreamData = (chunk: Buffer): void => {
     const ex = this.ex;
-    if (!ex) return;
-    ex.resStarted = true;
-    if (ex.resBody === undefined) {
-      ex.resBuf = ex.resBuf ? Buffer.concat([ex.resBuf, chunk]) : chunk;
-      this.parseResponse(ex);
-      return;
-    }
-    this.relayResponseBody(ex, chunk, 0);
+    if (ex) responseData(this.reader, ex, chunk);
   };
-
-  private badResponse(why: string): void {
-    this.svc.logger.warn({ conn: this.record.idText, reason: why }, 'malformed response from backend');
-    this.reject(502, 'backend_invalid');
-  }
-
-  private parseResponse(ex: Exchange): void {
-    for (;;) {
-      const buf = ex.resBuf!;
-      const h = readResponseHead(buf, ex);
-      switch (h.kind) {
-        case 'need-more':
-          return;
-        case 'bad':
-          return this.badResponse(h.why);
-        case 'switch':
-          this.record.clearTimer(Timer.Response);
-          this.stream.write(h.head, 'latin1');
-          this.upgrade(ex, h.rest);
-          return;
-        case 'interim':
-          ex.interim++;
-          // An HTTP/1.0 client never gets a 1xx (RFC 9110 15.2): it waits for the final answer.
-          if (!ex.clientHttp10) this.stream.write(h.head, 'latin1');
-          ex.resBuf = h.rest;
-          if (h.rest.length === 0) return;
-          continue;
-        case 'final':
-          this.record.clearTimer(Timer.Response);
-          this.finalResponse(ex, buf, h);
-          return;
-      }
-    }
-  }
-
-  private finalResponse(ex: Exchange, buf: Buffer, h: Extract<ResponseHead, { kind: 'final' }>): void {
-    const { framing, rest } = h;
-    ex.upstreamReusable = h.reusable;
-    ex.clientClose = h.closeClient;
-    ex.resFraming = framing;
-    // De-chunking: the tracker hands over each run of payload; only those bytes reach the client.
-    ex.resBody = h.dechunk ? new BodyTracker(framing, (b, from, to) => this.stream.write(b.subarray(from, to))) : new BodyTracker(framing);
-    ex.dechunked = h.dechunk;
-    ex.resBuf = undefined;
-    const client = this.stream;
-    const complete = framing.kind === 'length' && rest.length === framing.length;
-    if (complete && (h.verbatim || rest.length <= SMALL_RESPONSE_BYTES)) {
-      // The whole response is here: one write (the buffer it came in, or head and body copied together).
-      ex.resBody.advance(rest, 0);
-      if (h.verbatim) {
-        client.write(buf);
-      } else {
-        const out = Buffer.allocUnsafe(h.head.length + rest.length);
-        out.write(h.head, 0, 'latin1');
-        rest.copy(out, h.head.length);
-        client.write(out);
-      }
-      this.responseDone(ex);
-      return;
-    }
-    client.cork();
-    client.write(h.head, 'latin1');
-    if (rest.length > 0) this.relayResponseBody(ex, rest, 0);
-    else if (ex.resBody.done) this.responseDone(ex);
-    client.uncork();
-  }
-
-  private relayResponseBody(ex: Exchange, chunk: Buffer, start: number): void {
-    const body = ex.resBody!;
-    const end = body.advance(chunk, start);
-    if (body.error) {
-      this.svc.logger.warn({ conn: this.record.idText, reason: body.error }, 'malformed response body framing from backend');
-      this.record.close('backend', 'backend_invalid');
-      return;
-    }
-    if (end > start) {
-      // De-chunked, the tracker has written the payload already; otherwise the bytes go as they came.
-      const flowing = ex.dechunked ? !this.stream.writableNeedDrain : this.stream.write(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end));
-      if (!flowing) {
-        // Client backpressure: stop reading the backend until the client drains, unless the
-        // socket has moved on by then (responseDone resumes it before pooling).
-        const up = ex.upstream!;
-        up.socket.pause();
-        this.stream.once('drain', () => {
-          if (this.ex === ex && ex.upstream === up) up.socket.resume();
-        });
-      }
-    }
-    if (body.done) {
-      if (end < chunk.length) ex.upstreamReusable = false; // bytes beyond the response: not a clean socket
-      this.responseDone(ex);
-    }
-  }
 
   private responseDone(ex: Exchange): void {
     const up = ex.upstream!;
