@@ -31,14 +31,16 @@ export function nginxVersion(): string | undefined {
   return m ? `nginx ${m[1]}` : 'nginx (unknown version)';
 }
 
-export function nginxConfig(dir: string, listenPort: number, targetPort: number, tls?: { certFile: string; keyFile: string }): string {
+/**
+ * The opening of an nginx config running unprivileged in `dir`: one worker, pid, error log and
+ * temp paths there, access log off; ends inside the open `http {` block.
+ */
+export function nginxPrelude(dir: string, workerConnections: number): string {
   const runningAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  return `
-${runningAsRoot ? 'user root;' : ''}
-worker_processes 1;
+  return `${runningAsRoot ? 'user root;\n' : ''}worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections ${workerConnections}; }
 http {
   access_log off;
   client_body_temp_path ${dir}/client_body;
@@ -46,7 +48,11 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  keepalive_timeout 60s;
+`;
+}
+
+export function nginxConfig(dir: string, listenPort: number, targetPort: number, tls?: { certFile: string; keyFile: string }): string {
+  return `${nginxPrelude(dir, 4096)}  keepalive_timeout 60s;
   keepalive_requests 1000000;
   client_body_buffer_size 128k;
   upstream be {

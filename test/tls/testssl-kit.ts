@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasCommand } from '../helpers/tools.js';
 import { freePort } from '../../benchmarks/lib/net-util.js';
-import { nginxVersion } from '../../benchmarks/lib/nginx.js';
+import { nginxPrelude, nginxVersion } from '../../benchmarks/lib/nginx.js';
 import { spawnServer } from '../../benchmarks/lib/spawn-server.js';
 
 /** The names testssl.sh goes by on PATH: Debian's package (`testssl`), then upstream's. */
@@ -274,19 +274,7 @@ export interface IReferenceNginx {
 
 /** An nginx config in `dir`: one server on 127.0.0.1:port terminating TLS, proxying to the backend. */
 export function referenceNginxConfig(dir: string, port: number, backendPort: number, name: string, profile: NginxTlsProfile): string {
-  const runningAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  return `${runningAsRoot ? 'user root;\n' : ''}worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  ${NGINX_TLS_LINES[profile]}
+  return `${nginxPrelude(dir, 256)}  ${NGINX_TLS_LINES[profile]}
   server {
     listen 127.0.0.1:${port} ssl;
     server_name ${name};
