@@ -16,7 +16,8 @@
  * Knobs (env): BENCH_DURATION (s, default 5), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (50),
  * BENCH_ROUNDS (3), BENCH_LOAD (wrk | autocannon: the generator for plain HTTP, default wrk if installed),
  * BENCH_TARGETS (comma list of direct,smartproxy,undici,node-http-proxy,http-proxy-3,httpxy,fastify,nginx,haproxy),
- * BENCH_CASES (comma list of small,large,post,tls-small,tls-large).
+ * BENCH_CASES (comma list of small,large,post,tls-small,tls-large), BENCH_APP_HEAP_MB (24: the
+ * application heap every Node target holds, lib/app-heap.ts; 0 for none).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -188,6 +189,7 @@ async function main(): Promise<void> {
     `${PLAIN_WITH_WRK ? 'wrk -t1 for plain HTTP (autocannon itself saturates near 38k req/s here and would cap the fast proxies), autocannon for TLS (SNI)' : 'autocannon'}, ` +
     `${CONNECTIONS} kept-alive connections, ${DURATION} s per measurement after ${WARMUP} s warm-up, ` +
     `${ROUNDS} round(s)${ROUNDS > 1 ? ' (median by req/s)' : ''}, all on 127.0.0.1 on a shared machine. ` +
+    `Every Node proxy holds a ${process.env.BENCH_APP_HEAP_MB ?? 24} MB application heap (lib/app-heap.ts: an otherwise empty process sits at V8's GC thresholds). ` +
     `Proxies keep connections to the origin alive. TLS: a 2048-bit RSA self-signed certificate, SNI ${DOMAIN}; ` +
     `direct over TLS means the origin itself speaks TLS. ` +
     `Proxy CPU = user+system time of the proxy process(es) during the measured run, divided by requests.` +
